@@ -1,0 +1,683 @@
+"""Load ``scenarios.yaml`` into frozen dataclasses, with errors a person can act on.
+
+The file holds the target host, the Cognito settings, the endpoints with their weights,
+the thresholds and the named scenarios (each a list of stages). ``${NAME}`` and
+``${NAME:-default}`` in string values are read from the environment at load time, which
+is how secrets get in. Every validation error names the file, the key path (for example
+``scenarios.demo.stages[1].users``), the bad value and what would be accepted.
+
+This module is plain Python (no locust import) so that reporting can use it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from loadgate.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_SCENARIOS_PATH",
+    "METRICS",
+    "TOTAL",
+    "AuthConfig",
+    "Endpoint",
+    "Scenario",
+    "ScenarioFile",
+    "Stage",
+    "TestUsers",
+    "Threshold",
+    "WaitTime",
+    "load_scenarios",
+]
+
+DEFAULT_SCENARIOS_PATH = Path(__file__).resolve().parent.parent / "scenarios.yaml"
+
+TOTAL = "total"
+"""The endpoint name a threshold uses for the whole stage (all endpoints together)."""
+
+METRICS: Mapping[str, str] = {
+    "mean_ms": "mean response time (ms)",
+    "p50_ms": "median response time (ms)",
+    "p90_ms": "90th percentile response time (ms)",
+    "p95_ms": "95th percentile response time (ms)",
+    "p99_ms": "99th percentile response time (ms)",
+    "max_ms": "maximum response time (ms)",
+    "availability_pct": "share of requests that succeeded (%)",
+    "error_rate_pct": "share of requests that failed (%)",
+    "throughput_rps": "completed requests per second of stage time",
+    "throughput_rpm": "completed requests per minute of stage time",
+}
+"""Every metric a threshold may name, with what it measures."""
+
+_AUTH_FLOWS = {
+    "ADMIN_USER_PASSWORD_AUTH": "ADMIN_USER_PASSWORD_AUTH",
+    "ADMIN_NO_SRP_AUTH": "ADMIN_USER_PASSWORD_AUTH",
+    "USER_PASSWORD_AUTH": "USER_PASSWORD_AUTH",
+}
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_ENV_REF = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}"
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route of the API under test.
+
+    Attributes:
+        key: The endpoint's name in scenarios.yaml, e.g. ``list_rooms``.
+        method: HTTP method.
+        path: Path template; ``{room_id}`` is filled in per request.
+        weight: Relative share of requests that go to this endpoint.
+        auth: Whether the request carries the Cognito token.
+    """
+
+    key: str
+    method: str
+    path: str
+    weight: float
+    auth: bool = True
+
+    @property
+    def label(self) -> str:
+        """The endpoint as people read it, e.g. ``GET /api/v1/rooms``."""
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a staged load: hold ``users`` for ``duration_s`` seconds.
+
+    Attributes:
+        name: Stage name shown in reports, e.g. ``Peak``.
+        users: Concurrent virtual users during the stage.
+        spawn_rate: Users started (or stopped) per second while ramping to ``users``.
+        duration_s: Stage length in seconds, ramp included.
+    """
+
+    name: str
+    users: int
+    spawn_rate: float
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A limit on one metric, checked per stage and endpoint.
+
+    Attributes:
+        metric: One of :data:`METRICS`.
+        op: ``below`` (value must be < limit) or ``at_least`` (value must be >= limit).
+        limit: The number the measured value is compared with.
+        stages: Stage names it applies to; empty means every stage.
+        endpoints: Endpoint keys it applies to, :data:`TOTAL` for the whole stage;
+            empty means every endpoint and the total.
+    """
+
+    metric: str
+    op: Literal["below", "at_least"]
+    limit: float
+    stages: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The threshold as a short formula, e.g. ``p95_ms < 1000``."""
+        sign = "<" if self.op == "below" else ">="
+        return f"{self.metric} {sign} {self.limit:g}"
+
+    def passes(self, value: float) -> bool:
+        """Tell whether a measured value meets this threshold."""
+        return value < self.limit if self.op == "below" else value >= self.limit
+
+    def applies_to(self, stage: str, endpoint: str) -> bool:
+        """Tell whether this threshold is checked for a stage and endpoint."""
+        in_stage = not self.stages or stage in self.stages
+        in_endpoints = not self.endpoints or endpoint in self.endpoints
+        return in_stage and in_endpoints
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the threshold as plain JSON-ready data (see :meth:`from_dict`)."""
+        return {
+            "metric": self.metric,
+            "op": self.op,
+            "limit": self.limit,
+            "stages": list(self.stages),
+            "endpoints": list(self.endpoints),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Threshold:
+        """Rebuild a threshold written by :meth:`to_dict`."""
+        op = data["op"]
+        if op not in ("below", "at_least"):
+            raise ConfigError(f"threshold op {op!r} is not 'below' or 'at_least'")
+        return cls(
+            metric=str(data["metric"]),
+            op=op,
+            limit=float(data["limit"]),
+            stages=tuple(data.get("stages", ())),
+            endpoints=tuple(data.get("endpoints", ())),
+        )
+
+
+@dataclass(frozen=True)
+class WaitTime:
+    """Think time between a virtual user's requests, uniform in [min_s, max_s]."""
+
+    min_s: float
+    max_s: float
+
+
+@dataclass(frozen=True)
+class TestUsers:
+    """The pool of Cognito test users that virtual users sign in as.
+
+    Attributes:
+        prefix: Username prefix; users are ``{prefix}{index:04d}``.
+        count: How many test users exist.
+        password: Their password (never shown in a repr, a log or a report).
+    """
+
+    __test__ = False  # Not a pytest test class, despite the name.
+
+    prefix: str
+    count: int
+    password: str = field(repr=False)
+
+    def username(self, index: int) -> str:
+        """Return the username of test user ``index`` (wrapped onto the pool)."""
+        return f"{self.prefix}{index % self.count:04d}"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """How virtual users get Cognito tokens.
+
+    Attributes:
+        region: AWS region of the user pool.
+        user_pool_id: Cognito user pool id.
+        client_id: App client id.
+        flow: ``ADMIN_USER_PASSWORD_AUTH`` or ``USER_PASSWORD_AUTH``.
+        token: ``id`` or ``access``: which token is sent as the Bearer.
+        endpoint_url: Cognito endpoint override; empty uses botocore's resolution.
+        users: The test-user pool.
+    """
+
+    region: str
+    user_pool_id: str
+    client_id: str
+    flow: str
+    token: Literal["id", "access"]
+    endpoint_url: str
+    users: TestUsers
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One named load scenario, ready to run.
+
+    Attributes:
+        name: Scenario name, e.g. ``demo``.
+        description: What the scenario is for.
+        stages: The stages in order.
+        wait_time: Think time between requests.
+        thresholds: The file's thresholds followed by the scenario's own.
+        endpoints: Endpoints by key, with their weights.
+    """
+
+    name: str
+    description: str
+    stages: tuple[Stage, ...]
+    wait_time: WaitTime
+    thresholds: tuple[Threshold, ...]
+    endpoints: Mapping[str, Endpoint]
+
+    @property
+    def duration_s(self) -> float:
+        """Total planned length of the scenario in seconds."""
+        return sum(stage.duration_s for stage in self.stages)
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """Everything ``scenarios.yaml`` holds.
+
+    Attributes:
+        path: The file it was loaded from.
+        host: Default target host.
+        auth: Cognito settings.
+        endpoints: Endpoints by key.
+        scenarios: Scenarios by name.
+    """
+
+    path: Path
+    host: str
+    auth: AuthConfig
+    endpoints: Mapping[str, Endpoint]
+    scenarios: Mapping[str, Scenario]
+
+    def scenario(self, name: str) -> Scenario:
+        """Return the scenario called ``name``.
+
+        Raises:
+            ConfigError: No scenario has that name; the message lists the known ones.
+        """
+        if name in self.scenarios:
+            return self.scenarios[name]
+        known = ", ".join(sorted(self.scenarios))
+        hint = _did_you_mean(name, self.scenarios)
+        raise ConfigError(
+            f"{self.path.name}: scenarios: no scenario {name!r}{hint}; "
+            f"known scenarios: {known}"
+        )
+
+
+def load_scenarios(
+    path: Path | str = DEFAULT_SCENARIOS_PATH, env: Mapping[str, str] | None = None
+) -> ScenarioFile:
+    """Read, interpolate and validate a scenarios file.
+
+    Args:
+        path: The YAML file.
+        env: Where ``${NAME}`` references are looked up; the process environment
+            when not given.
+
+    Returns:
+        The validated contents.
+
+    Raises:
+        ConfigError: The file is missing, is not YAML, or fails validation.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the scenarios file: {exc.strerror}"
+        ) from exc
+
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(_yaml_error_message(path, exc)) from exc
+
+    reader = _Reader(path.name, os.environ if env is None else env)
+    return reader.scenario_file(raw, path)
+
+
+def _yaml_error_message(path: Path, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return f"{path.name}: YAML syntax error: {problem}"
+    return (
+        f"{path.name}:{mark.line + 1}:{mark.column + 1}: YAML syntax error: {problem}"
+    )
+
+
+def _did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Reader:
+    """Walks the parsed YAML, keeping the key path for error messages."""
+
+    def __init__(self, filename: str, env: Mapping[str, str]) -> None:
+        self.filename = filename
+        self.env = env
+
+    def fail(self, where: str, value: Any, expected: str) -> ConfigError:
+        return ConfigError(
+            f"{self.filename}: {where}: {value!r} is not allowed; {expected}"
+        )
+
+    # Section readers, top-down.
+
+    def scenario_file(self, raw: Any, path: Path) -> ScenarioFile:
+        top = self.mapping(raw, "(top level)")
+        self.known_keys(
+            top,
+            "(top level)",
+            ("version", "target", "auth", "endpoints", "thresholds", "scenarios"),
+        )
+        version = top.get("version", 1)
+        if version != 1:
+            raise self.fail("version", version, "expected 1")
+
+        target = self.mapping(top.get("target", {}), "target")
+        self.known_keys(target, "target", ("host",))
+        host = self.string(target.get("host", ""), "target.host", allow_empty=True)
+
+        endpoints = self.endpoints(top.get("endpoints"), "endpoints")
+        common = self.thresholds(top.get("thresholds", []), "thresholds", endpoints)
+        scenarios = self.scenarios(top.get("scenarios"), endpoints, common)
+        auth = self.auth(top.get("auth", {}), "auth")
+        return ScenarioFile(path, host, auth, endpoints, scenarios)
+
+    def auth(self, raw: Any, where: str) -> AuthConfig:
+        section = self.mapping(raw, where)
+        self.known_keys(
+            section,
+            where,
+            (
+                "region",
+                "user_pool_id",
+                "client_id",
+                "flow",
+                "token",
+                "endpoint_url",
+                "users",
+            ),
+        )
+        flow = self.string(
+            section.get("flow", "ADMIN_USER_PASSWORD_AUTH"), f"{where}.flow"
+        )
+        if flow not in _AUTH_FLOWS:
+            raise self.fail(
+                f"{where}.flow", flow, f"expected one of {', '.join(_AUTH_FLOWS)}"
+            )
+        token = self.string(section.get("token", "id"), f"{where}.token")
+        if token not in ("id", "access"):
+            raise self.fail(f"{where}.token", token, "expected 'id' or 'access'")
+
+        users = self.mapping(section.get("users", {}), f"{where}.users")
+        self.known_keys(users, f"{where}.users", ("prefix", "count", "password"))
+        test_users = TestUsers(
+            prefix=self.string(
+                users.get("prefix", "loadtest-user-"), f"{where}.users.prefix"
+            ),
+            count=self.integer(
+                users.get("count", 20), f"{where}.users.count", minimum=1
+            ),
+            password=self.string(
+                users.get("password", ""), f"{where}.users.password", allow_empty=True
+            ),
+        )
+        return AuthConfig(
+            region=self.string(section.get("region", "us-east-1"), f"{where}.region"),
+            user_pool_id=self.string(
+                section.get("user_pool_id", ""),
+                f"{where}.user_pool_id",
+                allow_empty=True,
+            ),
+            client_id=self.string(
+                section.get("client_id", ""), f"{where}.client_id", allow_empty=True
+            ),
+            flow=_AUTH_FLOWS[flow],
+            token="id" if token == "id" else "access",
+            endpoint_url=self.string(
+                section.get("endpoint_url", ""),
+                f"{where}.endpoint_url",
+                allow_empty=True,
+            ),
+            users=test_users,
+        )
+
+    def endpoints(self, raw: Any, where: str) -> dict[str, Endpoint]:
+        section = self.mapping(raw, where)
+        if not section:
+            raise self.fail(where, raw, "expected at least one endpoint")
+        endpoints: dict[str, Endpoint] = {}
+        for key, spec in section.items():
+            here = f"{where}.{key}"
+            if key == TOTAL:
+                raise self.fail(here, key, f"{TOTAL!r} is reserved for the whole stage")
+            item = self.mapping(spec, here)
+            self.known_keys(item, here, ("method", "path", "weight", "auth"))
+            method = self.string(item.get("method", "GET"), f"{here}.method").upper()
+            if method not in _HTTP_METHODS:
+                raise self.fail(
+                    f"{here}.method", method, f"expected one of {_HTTP_METHODS}"
+                )
+            endpoint_path = self.string(item.get("path"), f"{here}.path")
+            if not endpoint_path.startswith("/"):
+                raise self.fail(
+                    f"{here}.path", endpoint_path, "expected a path starting '/'"
+                )
+            endpoints[str(key)] = Endpoint(
+                key=str(key),
+                method=method,
+                path=endpoint_path,
+                weight=self.number(item.get("weight", 1), f"{here}.weight", minimum=0),
+                auth=self.boolean(item.get("auth", True), f"{here}.auth"),
+            )
+        if not any(endpoint.weight > 0 for endpoint in endpoints.values()):
+            raise self.fail(
+                where, "all weights 0", "expected at least one weight above 0"
+            )
+        return endpoints
+
+    def thresholds(
+        self, raw: Any, where: str, endpoints: Mapping[str, Endpoint]
+    ) -> list[Threshold]:
+        items = self.sequence(raw, where)
+        thresholds = []
+        for index, spec in enumerate(items):
+            here = f"{where}[{index}]"
+            item = self.mapping(spec, here)
+            self.known_keys(
+                item, here, ("metric", "below", "at_least", "stages", "endpoints")
+            )
+            metric = self.string(item.get("metric"), f"{here}.metric")
+            if metric not in METRICS:
+                raise self.fail(
+                    f"{here}.metric",
+                    metric,
+                    f"expected one of {', '.join(METRICS)}"
+                    f"{_did_you_mean(metric, METRICS)}",
+                )
+            if ("below" in item) == ("at_least" in item):
+                raise self.fail(
+                    here, item, "expected exactly one of 'below' or 'at_least'"
+                )
+            op: Literal["below", "at_least"] = (
+                "below" if "below" in item else "at_least"
+            )
+            names = self.names(item.get("endpoints", []), f"{here}.endpoints")
+            for name in names:
+                if name != TOTAL and name not in endpoints:
+                    raise self.fail(
+                        f"{here}.endpoints",
+                        name,
+                        f"expected '{TOTAL}' or an endpoint: {', '.join(endpoints)}"
+                        f"{_did_you_mean(name, [*endpoints, TOTAL])}",
+                    )
+            thresholds.append(
+                Threshold(
+                    metric=metric,
+                    op=op,
+                    limit=self.number(item[op], f"{here}.{op}"),
+                    stages=tuple(self.names(item.get("stages", []), f"{here}.stages")),
+                    endpoints=tuple(names),
+                )
+            )
+        return thresholds
+
+    def scenarios(
+        self, raw: Any, endpoints: Mapping[str, Endpoint], common: Sequence[Threshold]
+    ) -> dict[str, Scenario]:
+        section = self.mapping(raw, "scenarios")
+        if not section:
+            raise self.fail("scenarios", raw, "expected at least one scenario")
+        scenarios = {}
+        for name, spec in section.items():
+            here = f"scenarios.{name}"
+            item = self.mapping(spec, here)
+            self.known_keys(
+                item, here, ("description", "wait_time", "stages", "thresholds")
+            )
+            stages = self.stages(item.get("stages"), f"{here}.stages")
+            own = self.thresholds(
+                item.get("thresholds", []), f"{here}.thresholds", endpoints
+            )
+            for index, threshold in enumerate(own):
+                self.check_stage_names(threshold, stages, f"{here}.thresholds[{index}]")
+            scenarios[str(name)] = Scenario(
+                name=str(name),
+                description=self.string(
+                    item.get("description", ""), f"{here}.description", allow_empty=True
+                ),
+                stages=stages,
+                wait_time=self.wait_time(
+                    item.get("wait_time", {}), f"{here}.wait_time"
+                ),
+                thresholds=(*common, *own),
+                endpoints=endpoints,
+            )
+        return scenarios
+
+    def stages(self, raw: Any, where: str) -> tuple[Stage, ...]:
+        items = self.sequence(raw, where)
+        if not items:
+            raise self.fail(where, raw, "expected a list of at least one stage")
+        stages = []
+        for index, spec in enumerate(items):
+            here = f"{where}[{index}]"
+            item = self.mapping(spec, here)
+            self.known_keys(item, here, ("name", "users", "spawn_rate", "duration"))
+            stages.append(
+                Stage(
+                    name=self.string(item.get("name"), f"{here}.name"),
+                    users=self.integer(item.get("users"), f"{here}.users", minimum=1),
+                    spawn_rate=self.number(
+                        item.get("spawn_rate", 10),
+                        f"{here}.spawn_rate",
+                        minimum=0,
+                        strict=True,
+                    ),
+                    duration_s=self.number(
+                        item.get("duration"), f"{here}.duration", minimum=0, strict=True
+                    ),
+                )
+            )
+        names = [stage.name for stage in stages]
+        for index, name in enumerate(names):
+            if names.index(name) != index:
+                raise self.fail(
+                    f"{where}[{index}].name", name, "stage names must be unique"
+                )
+        return tuple(stages)
+
+    def check_stage_names(
+        self, threshold: Threshold, stages: Sequence[Stage], where: str
+    ) -> None:
+        names = [stage.name for stage in stages]
+        for name in threshold.stages:
+            if name not in names:
+                raise self.fail(
+                    f"{where}.stages",
+                    name,
+                    f"expected a stage of this scenario: {', '.join(names)}"
+                    f"{_did_you_mean(name, names)}",
+                )
+
+    def wait_time(self, raw: Any, where: str) -> WaitTime:
+        item = self.mapping(raw, where)
+        self.known_keys(item, where, ("min", "max"))
+        low = self.number(item.get("min", 1), f"{where}.min", minimum=0)
+        high = self.number(item.get("max", low), f"{where}.max", minimum=0)
+        if high < low:
+            raise self.fail(f"{where}.max", high, f"expected a number >= min ({low:g})")
+        return WaitTime(low, high)
+
+    # Value readers.
+
+    def known_keys(
+        self, item: Mapping[str, Any], where: str, known: Sequence[str]
+    ) -> None:
+        for key in item:
+            if key not in known:
+                raise ConfigError(
+                    f"{self.filename}: {where}: unknown key {key!r}"
+                    f"{_did_you_mean(str(key), known)}; known keys: {', '.join(known)}"
+                )
+
+    def mapping(self, raw: Any, where: str) -> dict[str, Any]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise self.fail(where, raw, "expected a mapping of key: value")
+        return {str(key): value for key, value in raw.items()}
+
+    def sequence(self, raw: Any, where: str) -> list[Any]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise self.fail(where, raw, "expected a list")
+        return raw
+
+    def names(self, raw: Any, where: str) -> list[str]:
+        return [
+            self.string(item, f"{where}[{i}]")
+            for i, item in enumerate(self.sequence(raw, where))
+        ]
+
+    def string(self, raw: Any, where: str, *, allow_empty: bool = False) -> str:
+        if raw is None and allow_empty:
+            return ""
+        if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+            raise self.fail(where, raw, "expected a string")
+        value = self.interpolate(str(raw), where)
+        if not value and not allow_empty:
+            raise self.fail(where, raw, "expected a non-empty string")
+        return value
+
+    def interpolate(self, text: str, where: str) -> str:
+        def lookup(match: re.Match[str]) -> str:
+            name, default = match.group("name"), match.group("default")
+            if name in self.env:
+                return self.env[name]
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{self.filename}: {where}: environment variable {name} is not set "
+                f"(write ${{{name}:-default}} to give a default)"
+            )
+
+        return _ENV_REF.sub(lookup, text)
+
+    def number(
+        self,
+        raw: Any,
+        where: str,
+        *,
+        minimum: float | None = None,
+        strict: bool = False,
+    ) -> float:
+        value = self.scalar_number(raw, where)
+        if minimum is not None and (value <= minimum if strict else value < minimum):
+            sign = ">" if strict else ">="
+            raise self.fail(where, raw, f"expected a number {sign} {minimum:g}")
+        return value
+
+    def integer(self, raw: Any, where: str, *, minimum: int) -> int:
+        value = self.scalar_number(raw, where)
+        if value != int(value) or value < minimum:
+            raise self.fail(where, raw, f"expected a whole number >= {minimum}")
+        return int(value)
+
+    def scalar_number(self, raw: Any, where: str) -> float:
+        if isinstance(raw, str):
+            text = self.interpolate(raw, where)
+            try:
+                return float(text)
+            except ValueError:
+                raise self.fail(where, raw, "expected a number") from None
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise self.fail(where, raw, "expected a number")
+        return float(raw)
+
+    def boolean(self, raw: Any, where: str) -> bool:
+        if not isinstance(raw, bool):
+            raise self.fail(where, raw, "expected true or false")
+        return raw
