@@ -560,6 +560,7 @@ class _Reader:
                     ),
                 )
             )
+        self.check_ramps(stages, where)
         names = [stage.name for stage in stages]
         for index, name in enumerate(names):
             if names.index(name) != index:
@@ -567,6 +568,26 @@ class _Reader:
                     f"{where}[{index}].name", name, "stage names must be unique"
                 )
         return tuple(stages)
+
+    def check_ramps(self, stages: Sequence[Stage], where: str) -> None:
+        """Refuse a stage whose ramp cannot finish within its duration.
+
+        Locust's shape worker blocks until a ramp completes, so an over-long ramp
+        would silently eat the stages after it.
+        """
+        previous = 0
+        for index, stage in enumerate(stages):
+            ramp_s = abs(stage.users - previous) / stage.spawn_rate
+            if ramp_s > stage.duration_s:
+                needed_rate = abs(stage.users - previous) / stage.duration_s
+                raise ConfigError(
+                    f"{self.filename}: {where}[{index}]: ramp from {previous} to "
+                    f"{stage.users} users at spawn_rate {stage.spawn_rate:g}/s takes "
+                    f"{ramp_s:g} s, longer than the stage's duration {stage.duration_s:g} s; "
+                    f"raise spawn_rate to at least {needed_rate:.3g} or duration to at "
+                    f"least {ramp_s:g}"
+                )
+            previous = stage.users
 
     def check_stage_names(
         self, threshold: Threshold, stages: Sequence[Stage], where: str

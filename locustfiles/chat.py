@@ -1,0 +1,196 @@
+"""Locustfile: Cognito-authenticated virtual users of the chat API, in staged load.
+
+Pick the scenario with ``--scenario NAME`` (a Locust custom argument, also shown in the
+web UI) and the file with ``--scenarios-file``. The stages of the scenario drive
+:class:`StagedShape`; every request is also recorded per stage (see
+:mod:`locustfiles._recorder`).
+"""
+
+# locust must come first: it lets gevent patch ssl and sockets before boto3 loads them.
+from locust import FastHttpUser, LoadTestShape, events, task  # isort: skip
+
+import itertools
+import logging
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from locust.env import Environment
+from locust.exception import StopUser
+from locust.runners import MasterRunner
+
+from auth import CognitoTokenProvider
+from loadgate.errors import AuthError, LoadgateError
+from loadgate.scenarios import (
+    DEFAULT_SCENARIOS_PATH,
+    Endpoint,
+    Scenario,
+    load_scenarios,
+)
+from locustfiles._recorder import StageRecorder
+
+__all__ = ["ChatUser", "StagedShape"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Process:
+    """What one Locust process shares among its virtual users."""
+
+    scenario: Scenario
+    recorder: StageRecorder
+    tokens: CognitoTokenProvider | None
+    counter: itertools.count[int] = field(default_factory=itertools.count)
+
+
+_process: _Process | None = None
+
+
+def _current() -> _Process:
+    if _process is None:
+        raise RuntimeError("loadgate's init listener has not run in this process")
+    return _process
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser: Any) -> None:
+    group = parser.add_argument_group("loadgate")
+    group.add_argument(
+        "--scenario",
+        default="demo",
+        include_in_web_ui=True,
+        help="Scenario of scenarios.yaml to run (its stages drive the load shape).",
+    )
+    group.add_argument(
+        "--scenarios-file",
+        default=str(DEFAULT_SCENARIOS_PATH),
+        include_in_web_ui=False,
+        help="The scenarios file.",
+    )
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_: Any) -> None:
+    global _process
+    options = environment.parsed_options
+    if options is None:
+        raise RuntimeError("loadgate's locustfile runs under the locust command only")
+    try:
+        scenarios = load_scenarios(options.scenarios_file)
+        scenario = scenarios.scenario(options.scenario)
+        tokens = None
+        if not isinstance(environment.runner, MasterRunner):
+            tokens = CognitoTokenProvider(
+                scenarios.auth, observe=_cognito_observer(environment)
+            )
+    except LoadgateError as exc:
+        logger.error("%s", exc)
+        sys.exit(exc.exit_code)
+
+    recorder = StageRecorder(environment, scenario)
+    recorder.attach()
+    _process = _Process(scenario, recorder, tokens)
+
+
+def _cognito_observer(environment: Environment) -> Any:
+    def observe(call: str, elapsed_ms: float, error: BaseException | None) -> None:
+        environment.events.request.fire(
+            request_type="cognito",
+            name=call,
+            response_time=elapsed_ms,
+            response_length=0,
+            exception=error,
+            context={},
+            start_time=time.time() - elapsed_ms / 1000,
+        )
+
+    return observe
+
+
+class ChatUser(FastHttpUser):
+    """A signed-in chat user calling the API's endpoints by their weights."""
+
+    def wait_time(self) -> float:
+        """Think time between two requests, from the scenario's ``wait_time``."""
+        pause = _current().scenario.wait_time
+        return random.uniform(pause.min_s, pause.max_s)
+
+    def on_start(self) -> None:
+        """Sign in as this user's test user, then learn the rooms to post in."""
+        process = _current()
+        self.index = next(process.counter)
+        self.endpoints = [
+            e for e in process.scenario.endpoints.values() if e.weight > 0
+        ]
+        self.weights = [e.weight for e in self.endpoints]
+        self.room_ids = ["1"]
+        self.bearer()
+
+        listing = process.scenario.endpoints.get("list_rooms")
+        if listing is not None:
+            response = self._send(listing, "")
+            rooms = _json(response).get("rooms", []) if response.ok else []
+            self.room_ids = [str(room["id"]) for room in rooms if "id" in room] or ["1"]
+
+    def bearer(self) -> str:
+        """Return this user's current token; stop the test if Cognito refuses it."""
+        process = _current()
+        if process.tokens is None:
+            raise StopUser()
+        try:
+            return process.tokens.bearer_for(self.index)
+        except AuthError as exc:
+            process.recorder.fail(str(exc))
+            raise StopUser() from None
+
+    @task
+    def call_endpoint(self) -> None:
+        """Send one request to an endpoint picked by weight."""
+        endpoint = random.choices(self.endpoints, self.weights)[0]
+        self._send(endpoint, random.choice(self.room_ids))
+
+    def _send(self, endpoint: Endpoint, room_id: str) -> Any:
+        headers = {"Authorization": f"Bearer {self.bearer()}"} if endpoint.auth else {}
+        body = {"text": f"load test message from user {self.index}"}
+        return self.client.request(
+            endpoint.method,
+            endpoint.path.replace("{room_id}", room_id),
+            name=endpoint.path,
+            headers=headers,
+            json=body if endpoint.method in ("POST", "PUT", "PATCH") else None,
+        )
+
+
+class StagedShape(LoadTestShape):
+    """Runs the scenario's stages one after the other, then stops the test."""
+
+    def reset_time(self) -> None:
+        """Start the stages from the beginning."""
+        super().reset_time()
+        self._stage = -1
+
+    def tick(self) -> tuple[int, float] | None:
+        """Return the current stage's users and spawn rate, or None when done."""
+        process = _current()
+        run_time = self.get_run_time()
+        elapsed = 0.0
+        for index, stage in enumerate(process.scenario.stages):
+            elapsed += stage.duration_s
+            if run_time < elapsed:
+                if index != getattr(self, "_stage", -1):
+                    self._stage = index
+                    process.recorder.enter_stage(index)
+                return stage.users, stage.spawn_rate
+        process.recorder.finish()
+        return None
+
+
+def _json(response: Any) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
