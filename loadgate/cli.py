@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -58,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 all thresholds passed, 1 a threshold failed, "
         "2 bad input or run error, 130 interrupted.",
     )
-    parser.add_argument("--version", action="version", version=f"loadgate {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"loadgate {__version__}"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="Log diagnostics.")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
@@ -79,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
         "against it, report, and stop it again (also on failure or Ctrl-C).",
     )
     demo.add_argument("--scenario", default="demo", help="Scenario (default: demo).")
-    demo.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="Results root.")
+    demo.add_argument(
+        "--results", type=Path, default=DEFAULT_RESULTS, help="Results root."
+    )
     demo.add_argument("--scenarios-file", type=Path, default=DEFAULT_SCENARIOS_PATH)
     demo.add_argument("--state-dir", type=Path, default=DEFAULT_SANDBOX_DIR)
     _add_knob_arguments(demo)
@@ -119,9 +124,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_run_arguments(run: argparse.ArgumentParser) -> None:
-    run.add_argument("--scenario", default="demo", help="Scenario name (default: demo).")
-    run.add_argument("--host", help="Target base URL (default: the sandbox or target.host).")
-    run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="Results root.")
+    run.add_argument(
+        "--scenario", default="demo", help="Scenario name (default: demo)."
+    )
+    run.add_argument(
+        "--host", help="Target base URL (default: the sandbox or target.host)."
+    )
+    run.add_argument(
+        "--results", type=Path, default=DEFAULT_RESULTS, help="Results root."
+    )
     run.add_argument("--scenarios-file", type=Path, default=DEFAULT_SCENARIOS_PATH)
     run.add_argument(
         "--sandbox",
@@ -130,6 +141,12 @@ def _add_run_arguments(run: argparse.ArgumentParser) -> None:
         const=DEFAULT_SANDBOX_DIR,
         metavar="STATE_DIR",
         help="Use the running sandbox's host, user pool and test users.",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="Run distributed: a master and this many worker processes on this machine.",
     )
     run.add_argument(
         "--locust-arg",
@@ -168,7 +185,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         env = _sandbox_env(state)
         host = host or state.api_url
     return _run_and_report(
-        args.scenario, args.scenarios_file, host, args.results, env, args.locust_arg
+        args.scenario,
+        args.scenarios_file,
+        host,
+        args.results,
+        env,
+        args.locust_arg,
+        workers=args.workers,
     )
 
 
@@ -203,7 +226,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     scenarios = load_scenarios(args.scenarios_file)
     for name, scenario in scenarios.scenarios.items():
         stages = ", ".join(
-            f"{stage.name} {stage.users}u/{stage.duration_s:g}s" for stage in scenario.stages
+            f"{stage.name} {stage.users}u/{stage.duration_s:g}s"
+            for stage in scenario.stages
         )
         print(f"{name}: {stages} ({len(scenario.thresholds)} thresholds)")
     return 0
@@ -238,13 +262,17 @@ def _run_and_report(
     results: Path,
     env: Mapping[str, str],
     extra_args: Sequence[str],
+    *,
+    workers: int = 0,
 ) -> int:
     # Validate everything before a single request is sent.
     scenarios = load_scenarios(scenarios_file, env={**os.environ, **env})
     scenario = scenarios.scenario(scenario_name)
     host = host or scenarios.host
     if not host:
-        raise TargetError("no target host: give --host, use --sandbox, or set target.host")
+        raise TargetError(
+            "no target host: give --host, use --sandbox, or set target.host"
+        )
 
     run_dir = new_run_dir(results, scenario.name)
     print(
@@ -252,7 +280,18 @@ def _run_and_report(
         f"{len(scenario.stages)} stages, {scenario.duration_s:g} s; results in {run_dir}",
         file=sys.stderr,
     )
-    request = RunRequest(scenario.name, Path(scenarios_file), host, run_dir, env, extra_args)
+    if workers < 0:
+        raise TargetError(f"--workers: {workers!r} is not allowed; expected 0 or more")
+    request = RunRequest(
+        scenario.name,
+        Path(scenarios_file),
+        host,
+        run_dir,
+        env,
+        extra_args,
+        workers=workers,
+        master_port=_free_port(),
+    )
     locust_code = run_locust(request)
     return _after_run(run_dir, locust_code)
 
@@ -260,9 +299,11 @@ def _run_and_report(
 def _after_run(run_dir: Path, locust_code: int) -> int:
     facts_path = run_dir / "run.json"
     if not facts_path.exists():
+        log = run_dir / "locust.log"
+        last = [line for line in log.read_text(errors="replace").splitlines() if line]
         print(
-            f"error: locust exited with code {locust_code} before writing results; "
-            f"see {run_dir / 'locust.log'}",
+            f"error: locust exited with code {locust_code} before writing results "
+            f"(last line: {last[-1] if last else 'none'!r}); see {log}",
             file=sys.stderr,
         )
         return EXIT_ERROR
@@ -279,8 +320,15 @@ def _report(run_dir: Path, out_dir: Path, console: TextIO) -> int:
     verdicts = reporting.evaluate(run)
     paths = reporting.write_report(run, verdicts, out_dir)
     console.write(reporting.render_console(run, verdicts))
-    console.write(f"\nreport: {paths.html}\nsummary: {paths.summary}\n")
+    console.write(f"\nreport: {paths.report_html}\nsummary: {paths.summary_json}\n")
     return reporting.exit_code(verdicts)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _sandbox_state(state_dir: Path) -> sandbox.SandboxState:
@@ -293,7 +341,8 @@ def _sandbox_env(state: sandbox.SandboxState) -> dict[str, str]:
         "LOADGATE_USER_POOL_ID": state.user_pool_id,
         "LOADGATE_CLIENT_ID": state.client_id,
         "LOADGATE_USER_COUNT": str(state.user_count),
-        "LOADGATE_TEST_PASSWORD": os.environ.get("LOADGATE_TEST_PASSWORD") or state.password,
+        "LOADGATE_TEST_PASSWORD": os.environ.get("LOADGATE_TEST_PASSWORD")
+        or state.password,
         "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": state.cognito_endpoint,
         "AWS_REGION": state.region,
         "AWS_DEFAULT_REGION": state.region,

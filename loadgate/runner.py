@@ -31,7 +31,9 @@ LOCUSTFILE = Path(locustfiles.__file__).resolve().parent / "chat.py"
 CSV_PREFIX = "loadgate"
 
 # Locust's log lines look like "[time] host/LEVEL/logger: message".
-_SHOWN = re.compile(r"/(?:(?:INFO|WARNING)/(?:locustfiles|auth|loadgate)|ERROR|CRITICAL)\b")
+_SHOWN = re.compile(
+    r"/(?:(?:INFO|WARNING)/(?:locustfiles|auth|loadgate)|ERROR|CRITICAL)\b"
+)
 _STOP_GRACE_S = 30.0
 
 
@@ -46,6 +48,8 @@ class RunRequest:
         run_dir: Directory for the CSVs, logs and reports of this run.
         env: Extra environment for Locust (Cognito ids, endpoint, password).
         extra_args: More Locust arguments, passed through as given.
+        workers: Worker processes on this machine; 0 runs one local process.
+        master_port: Port the master binds for its workers (when ``workers`` > 0).
     """
 
     scenario: str
@@ -54,15 +58,27 @@ class RunRequest:
     run_dir: Path
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     extra_args: Sequence[str] = ()
+    workers: int = 0
+    master_port: int = 5557
 
     def command(self) -> list[str]:
-        """Return the Locust command line for this run."""
+        """Return the Locust command line of the local runner or the master."""
+        role = []
+        if self.workers > 0:
+            role = [
+                "--master",
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                str(self.master_port),
+                "--expect-workers",
+                str(self.workers),
+                "--expect-workers-max-wait",
+                "60",
+            ]
         return [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(LOCUSTFILE),
+            *_locust(),
+            *role,
             "--headless",
             "--host",
             self.host,
@@ -80,6 +96,25 @@ class RunRequest:
             "0",
             *self.extra_args,
         ]
+
+    def worker_command(self) -> list[str]:
+        """Return the Locust command line of one worker of this run."""
+        return [
+            *_locust(),
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(self.master_port),
+            "--scenario",
+            self.scenario,
+            "--scenarios-file",
+            str(self.scenarios_file),
+        ]
+
+
+def _locust() -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
 
 
 def new_run_dir(results: Path, scenario: str, clock: float | None = None) -> Path:
@@ -123,11 +158,47 @@ def run_locust(request: RunRequest, console: TextIO = sys.stderr) -> int:
             )
         except OSError as exc:
             raise TargetError(f"could not start locust: {exc}") from exc
+        workers = _start_workers(request, env)
         try:
             _relay(child, log, console)
             return child.wait()
         except KeyboardInterrupt:
             return _stop(child, log, console)
+        finally:
+            _reap_workers(workers)
+
+
+def _start_workers(
+    request: RunRequest, env: Mapping[str, str]
+) -> list[subprocess.Popen[bytes]]:
+    workers = []
+    for number in range(request.workers):
+        log = (request.run_dir / f"worker-{number + 1}.log").open("wb")
+        try:
+            workers.append(
+                subprocess.Popen(
+                    request.worker_command(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
+            )
+        finally:
+            log.close()
+    return workers
+
+
+def _reap_workers(workers: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Wait for workers to follow the master out; stop any that do not."""
+    for worker in workers:
+        try:
+            worker.wait(timeout=_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            logger.warning(
+                "worker %d did not stop with the master; killing it", worker.pid
+            )
+            worker.kill()
+            worker.wait()
 
 
 def _relay(child: subprocess.Popen[str], log: TextIO, console: TextIO) -> None:

@@ -6,6 +6,8 @@ web UI) and the file with ``--scenarios-file``. The stages of the scenario drive
 :mod:`locustfiles._recorder`).
 """
 
+from __future__ import annotations
+
 # locust must come first: it lets gevent patch ssl and sockets before boto3 loads them.
 from locust import FastHttpUser, LoadTestShape, events, task  # isort: skip
 
@@ -57,14 +59,13 @@ def _current() -> _Process:
 
 @events.init_command_line_parser.add_listener
 def _add_arguments(parser: Any) -> None:
-    group = parser.add_argument_group("loadgate")
-    group.add_argument(
+    parser.add_argument(
         "--scenario",
         default="demo",
         include_in_web_ui=True,
         help="Scenario of scenarios.yaml to run (its stages drive the load shape).",
     )
-    group.add_argument(
+    parser.add_argument(
         "--scenarios-file",
         default=str(DEFAULT_SCENARIOS_PATH),
         include_in_web_ui=False,

@@ -155,7 +155,9 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     assert str(caught.value).startswith("scenarios.yaml:4:1: YAML syntax error: ")
 
 
-def test_ramp_longer_than_stage_is_refused(tmp_path: Path, base: dict[str, object]) -> None:
+def test_ramp_longer_than_stage_is_refused(
+    tmp_path: Path, base: dict[str, object]
+) -> None:
     base["scenarios"]["demo"]["stages"] = [  # type: ignore[index]
         {"name": "Light", "users": 10, "spawn_rate": 10, "duration": 30},
         {"name": "Peak", "users": 200, "spawn_rate": 1, "duration": 30},
@@ -193,7 +195,9 @@ def test_ramp_longer_than_stage_is_refused(tmp_path: Path, base: dict[str, objec
             "description, wait_time, stages, thresholds",
         ),
         (
-            lambda d: d["thresholds"].append({"metric": "p95_ms", "below": 1, "endpoints": ["rooms"]}),
+            lambda d: d["thresholds"].append(
+                {"metric": "p95_ms", "below": 1, "endpoints": ["rooms"]}
+            ),
             "thresholds[3].endpoints: 'rooms' is not allowed; expected 'total' or an "
             "endpoint: health, list_rooms, get_me, list_messages, post_message (did you "
             "mean 'list_rooms'?)",

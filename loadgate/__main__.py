@@ -1,0 +1,9 @@
+"""Allow ``python -m loadgate``, the same as the ``loadgate`` console script."""
+
+from __future__ import annotations
+
+import sys
+
+from loadgate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,262 @@
+"""summary.json and report.html: content, escaping, self-containment and write errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadgate.errors import ReportError
+from reporting import (
+    Run,
+    build_summary,
+    evaluate,
+    load_run,
+    render_html,
+    write_report,
+)
+
+HOSTILE = "<script>alert(\"x\")</script>'q'&"
+ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&#39;q&#39;&amp;"
+
+
+def reject_nan(value: str) -> Any:
+    raise ValueError(f"summary.json holds {value}")
+
+
+@pytest.fixture(scope="module")
+def summary(demo_run: Run) -> dict[str, Any]:
+    return build_summary(demo_run, evaluate(demo_run))
+
+
+@pytest.fixture(scope="module")
+def html(demo_run: Run) -> str:
+    return render_html(demo_run, evaluate(demo_run))
+
+
+def test_summary_top_level(summary: dict[str, Any]) -> None:
+    assert list(summary) == [
+        "schema_version",
+        "status",
+        "run",
+        "thresholds",
+        "verdicts",
+        "stages",
+        "endpoints",
+    ]
+    assert (summary["schema_version"], summary["status"]) == (1, "fail")
+
+
+def test_summary_run_facts_without_thresholds(summary: dict[str, Any]) -> None:
+    run = summary["run"]
+    assert "thresholds" not in run
+    assert {key: run[key] for key in ("run_id", "scenario", "host", "duration_s")} == {
+        "run_id": "run_demo",
+        "scenario": "demo",
+        "host": "http://127.0.0.1:8080",
+        "duration_s": 61.0,
+    }
+    assert run["stages"][0] == {
+        "name": "Light",
+        "users": 10,
+        "spawn_rate": 10.0,
+        "duration_s": 15.0,
+        "start": 1767261600.2,
+        "end": 1767261615.2,
+    }
+
+
+def test_summary_thresholds_and_verdicts(summary: dict[str, Any]) -> None:
+    assert summary["thresholds"][3] == {
+        "metric": "throughput_rpm",
+        "op": "at_least",
+        "limit": 10000.0,
+        "stages": ["Peak"],
+        "endpoints": ["total"],
+        "label": "throughput_rpm >= 10000",
+    }
+    assert len(summary["verdicts"]) == 73
+    assert sum(v["status"] == "fail" for v in summary["verdicts"]) == 6
+    assert summary["verdicts"][0] == {
+        "threshold": "mean_ms < 500",
+        "metric": "mean_ms",
+        "op": "below",
+        "limit": 500.0,
+        "stage": "Light",
+        "endpoint": "health",
+        "measured": 3.36,
+        "status": "pass",
+    }
+
+
+def test_summary_stage_rows(summary: dict[str, Any]) -> None:
+    stages = summary["stages"]
+    assert [stage["name"] for stage in stages] == ["Light", "Medium", "Heavy", "Peak"]
+    assert (stages[2]["start"], stages[2]["end"]) == (1767261630.2, 1767261645.2)
+
+    heavy = {row["endpoint"]: row for row in stages[2]["rows"]}
+    assert list(heavy) == [
+        "health",
+        "list_rooms",
+        "get_me",
+        "list_messages",
+        "post_message",
+        "cognito:admin_initiate_auth",
+        "total",
+    ]
+    post = heavy["post_message"]
+    assert (post["method"], post["name"]) == (
+        "POST",
+        "/api/v1/rooms/{room_id}/messages",
+    )
+    assert (post["requests"], post["failures"]) == (250, 13)
+    assert post["availability_pct"] == 94.8
+    assert post["error_rate_pct"] == pytest.approx(5.2)
+    assert (post["p95_ms"], post["p99_ms"], post["max_ms"]) == (350.0, 460.0, 623.61)
+    assert post["throughput_rpm"] == pytest.approx(16.6667 * 60)
+
+
+def test_summary_endpoints_from_locust_stats(summary: dict[str, Any]) -> None:
+    endpoints = summary["endpoints"]
+    assert [row["endpoint"] for row in endpoints] == [
+        "list_rooms",
+        "list_messages",
+        "post_message",
+        "get_me",
+        "health",
+        "cognito:admin_initiate_auth",
+        "total",
+    ]
+    post = endpoints[2]
+    assert list(post) == [
+        "endpoint",
+        "method",
+        "name",
+        "requests",
+        "failures",
+        "availability_pct",
+        "mean_ms",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "max_ms",
+        "rps",
+    ]
+    assert (post["requests"], post["failures"]) == (750, 15)
+    assert post["availability_pct"] == 98.0
+    assert (post["p50_ms"], post["p95_ms"], post["p99_ms"]) == (200.0, 600.0, 1500.0)
+    assert endpoints[-1]["requests"] == 4815
+
+
+def test_write_report_files(
+    demo_run: Run, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "new" / "report"
+    with caplog.at_level(logging.INFO, logger="reporting.report"):
+        paths = write_report(demo_run, evaluate(demo_run), out)
+
+    assert (paths.summary_json, paths.report_html) == (
+        out / "summary.json",
+        out / "report.html",
+    )
+    written = json.loads(paths.summary_json.read_text(), parse_constant=reject_nan)
+    assert written == build_summary(demo_run, evaluate(demo_run))
+    assert paths.report_html.read_text().startswith("<!DOCTYPE html>")
+    assert caplog.messages == [
+        f"report written: {paths.summary_json} and {paths.report_html}"
+    ]
+
+
+def test_summary_of_a_stage_without_requests_holds_no_nan(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    table = run_dir / "loadgate_stages.csv"
+    lines = table.read_text().splitlines(keepends=True)
+    light_total = "0,Light,1767261600.200,1767261615.200,total,,Aggregated,"
+    kept = [line for line in lines if ",Light," not in line]
+    kept.insert(1, light_total + "0,0,,,,,,,,,0.0\n")
+    table.write_text("".join(kept))
+
+    run = load_run(run_dir)
+    paths = write_report(run, evaluate(run), tmp_path / "out")
+    written = json.loads(paths.summary_json.read_text(), parse_constant=reject_nan)
+    (light_row,) = written["stages"][0]["rows"]
+    assert light_row["requests"] == 0
+    assert light_row["availability_pct"] is None
+    assert light_row["p95_ms"] is None
+
+
+def test_write_error_names_the_path(demo_run: Run, tmp_path: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a directory")
+    with pytest.raises(ReportError) as caught:
+        write_report(demo_run, evaluate(demo_run), blocker)
+    assert str(caught.value) == (
+        f"{blocker}: cannot create the report directory (File exists)"
+    )
+
+
+def test_html_banner_and_sections(html: str) -> None:
+    assert '<header class="banner fail">' in html
+    assert "<h1>FAIL</h1>" in html
+    assert "Scenario <strong>demo</strong>" in html
+    assert "<strong>http://127.0.0.1:8080</strong>" in html
+    assert "6 of 73 checks failed." in html
+    for stage in ("Light", "Medium", "Heavy", "Peak"):
+        assert f"<h3>{stage}</h3>" in html
+    for heading in ("Verdicts", "Stages", "Whole run, per endpoint", "Failures", "Run"):
+        assert f"<h2>{heading}</h2>" in html
+
+
+def test_html_verdict_table_lists_failures_first(html: str) -> None:
+    table = html[html.index('<table class="verdicts">') : html.index("</table>")]
+    classes = re.findall(r'<tr class="(\w+)">', table)
+    assert len(classes) == 73
+    assert classes[:6] == ["fail"] * 6
+    assert set(classes[6:]) == {"pass"}
+    start = table.index('<tr class="fail">')
+    first = table[start : table.index("</tr>", start)]
+    assert "<td>p95_ms &lt; 1000</td>" in first
+    assert "<td>Peak</td>" in first
+    assert "(POST /api/v1/rooms/{room_id}/messages)" in first
+    assert '<td class="num">1,000 ms</td>' in first
+
+
+def test_html_is_self_contained(html: str) -> None:
+    for reference in ("<script", "<link", "src=", "@import", "url("):
+        assert reference not in html
+
+
+def test_html_escapes_strings_from_csvs(run_dir: Path) -> None:
+    rewrite_cells(run_dir / "loadgate_stages.csv", {"/api/v1/rooms": HOSTILE})
+    rewrite_cells(run_dir / "loadgate_stats.csv", {"/api/v1/rooms": HOSTILE})
+    rewrite_cells(
+        run_dir / "loadgate_failures.csv",
+        {
+            "RemoteDisconnected('Remote end closed connection without response')": HOSTILE
+        },
+    )
+    run = load_run(run_dir)
+
+    html = render_html(run, evaluate(run))
+
+    assert "<script" not in html
+    assert 'alert("x")' not in html
+    # 12 list_rooms verdicts (3 thresholds x 4 stages), 4 stage tables, the
+    # whole-run table and the failures table.
+    assert html.count(ESCAPED) == 12 + 4 + 1 + 1
+
+
+def rewrite_cells(path: Path, replacements: dict[str, str]) -> None:
+    """Replace whole cells of a CSV file, quoting them properly."""
+    with path.open(newline="", encoding="utf-8") as source:
+        rows = list(csv.reader(source))
+    with path.open("w", newline="", encoding="utf-8") as target:
+        csv.writer(target).writerows(
+            [[replacements.get(cell, cell) for cell in row] for row in rows]
+        )
