@@ -101,12 +101,20 @@ class Stage:
         users: Concurrent virtual users during the stage.
         spawn_rate: Users started (or stopped) per second while ramping to ``users``.
         duration_s: Stage length in seconds, ramp included.
+        rate_per_s: Target request rate of the whole stage; users are paced to reach
+            it instead of thinking between requests. None for a think-time stage.
     """
 
     name: str
     users: int
     spawn_rate: float
     duration_s: float
+    rate_per_s: float | None = None
+
+    @property
+    def pacing_s(self) -> float | None:
+        """Seconds between two sends of one user in a rate stage, else None."""
+        return None if self.rate_per_s is None else self.users / self.rate_per_s
 
 
 @dataclass(frozen=True)
@@ -544,7 +552,9 @@ class _Reader:
         for index, spec in enumerate(items):
             here = f"{where}[{index}]"
             item = self.mapping(spec, here)
-            self.known_keys(item, here, ("name", "users", "spawn_rate", "duration"))
+            self.known_keys(
+                item, here, ("name", "users", "spawn_rate", "duration", "rate")
+            )
             stages.append(
                 Stage(
                     name=self.string(item.get("name"), f"{here}.name"),
@@ -558,6 +568,7 @@ class _Reader:
                     duration_s=self.number(
                         item.get("duration"), f"{here}.duration", minimum=0, strict=True
                     ),
+                    rate_per_s=self.rate(item.get("rate"), f"{here}.rate"),
                 )
             )
         self.check_ramps(stages, where)
@@ -568,6 +579,26 @@ class _Reader:
                     f"{where}[{index}].name", name, "stage names must be unique"
                 )
         return tuple(stages)
+
+    def rate(self, raw: Any, where: str) -> float | None:
+        """Read a request rate such as ``10000/min``, ``150/s`` or a number per second."""
+        if raw is None:
+            return None
+        expected = "expected a rate such as '10000/min', '150/s' or a number per second"
+        if isinstance(raw, str):
+            count, _, unit = self.interpolate(raw, where).partition("/")
+            per = {"": 1.0, "s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
+            try:
+                value = float(count) / per[unit.strip()]
+            except (ValueError, KeyError):
+                raise self.fail(where, raw, expected) from None
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
+            value = float(raw)
+        else:
+            raise self.fail(where, raw, expected)
+        if value <= 0:
+            raise self.fail(where, raw, "expected a rate above 0")
+        return value
 
     def check_ramps(self, stages: Sequence[Stage], where: str) -> None:
         """Refuse a stage whose ramp cannot finish within its duration.

@@ -36,7 +36,7 @@ from locust.stats import RequestStats, StatsEntry
 import loadgate
 from loadgate.scenarios import TOTAL, Scenario
 
-__all__ = ["STAGES_COLUMNS", "StageRecorder", "StageWindow"]
+__all__ = ["AUTH_REQUEST_TYPE", "STAGES_COLUMNS", "StageRecorder", "StageWindow"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +59,16 @@ STAGES_COLUMNS = (
     "p99_ms",
     "p999_ms",
     "throughput_rps",
+    "users",
+    "target_rps",
+    "late_sends",
+    "co_p50_ms",
+    "co_p95_ms",
+    "co_p99_ms",
 )
 _PERCENTILES = (("p50_ms", 0.5), ("p90_ms", 0.9), ("p95_ms", 0.95), ("p99_ms", 0.99))
+AUTH_REQUEST_TYPE = "cognito"
+"""Request type of Cognito calls in Locust's stats; kept out of the stage totals."""
 _STAGE_MESSAGE = "loadgate_stage"
 _FATAL_MESSAGE = "loadgate_fatal"
 _REPORT_KEY = "loadgate_stages"
@@ -96,19 +104,24 @@ class StageRecorder:
     clock: Any = time.time
     windows: list[StageWindow] = field(init=False)
     stats: dict[int, RequestStats] = field(init=False)
+    corrected: dict[int, RequestStats] = field(init=False)
+    late_sends: dict[int, int] = field(init=False)
     fatal_error: str | None = None
     started_at: float | None = None
     ended_at: float | None = None
     finished: bool = False
     _starts: list[float] = field(init=False, default_factory=list)
+    _opened: list[int] = field(init=False, default_factory=list)
     _endpoint_keys: dict[tuple[str, str], str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.windows = [StageWindow(i) for i in range(len(self.scenario.stages))]
-        self.stats = {
-            i: RequestStats(use_response_times_cache=False)
-            for i in range(len(self.windows))
+        indices = range(len(self.windows))
+        self.stats = {i: RequestStats(use_response_times_cache=False) for i in indices}
+        self.corrected = {
+            i: RequestStats(use_response_times_cache=False) for i in indices
         }
+        self.late_sends = dict.fromkeys(indices, 0)
         self._endpoint_keys = {
             (endpoint.method, endpoint.path): key
             for key, endpoint in self.scenario.endpoints.items()
@@ -155,6 +168,7 @@ class StageRecorder:
         self._close(start)
         self.windows[index].start = start
         self._starts.append(start)
+        self._opened.append(index)
         if self.started_at is None:
             self.started_at = start
 
@@ -164,11 +178,14 @@ class StageRecorder:
                 window.end = end
 
     def _current_index(self, sent_at: float) -> int:
-        position = bisect.bisect_right(self._starts, sent_at) - 1
-        opened = [w.index for w in self.windows if w.start is not None]
-        if not opened:
+        if not self._opened:
             return 0
-        return opened[max(position, 0)]
+        position = bisect.bisect_right(self._starts, sent_at) - 1
+        return self._opened[max(position, 0)]
+
+    def current_stage(self) -> int | None:
+        """Return the index of the stage in force now, or None before the first."""
+        return self._opened[-1] if self._opened else None
 
     # Locust events.
 
@@ -180,16 +197,36 @@ class StageRecorder:
         response_length: int,
         exception: BaseException | None = None,
         start_time: float | None = None,
+        context: Mapping[str, Any] | None = None,
         **_: Any,
     ) -> None:
-        """Attribute one finished request to the stage in force when it was sent."""
+        """Attribute one finished request to the stage in force when it was sent.
+
+        Requests a paced user sends carry their intended send time in
+        ``context["loadgate_intended"]``; for them the latency from that moment
+        (coordinated-omission corrected) is recorded too, and a send that started
+        more than its lateness allowance after it counts as late.
+        """
         if start_time is None:
             start_time = float(self.clock()) - (response_time or 0) / 1000
-        stats = self.stats[self._current_index(start_time)]
-        rounded = None if response_time is None else round(response_time)
-        stats.log_request(request_type, name, rounded, response_length or 0)  # type: ignore[arg-type]
-        if exception is not None:
-            stats.log_error(request_type, name, _as_error(exception))
+        index = self._current_index(start_time)
+        _log(
+            self.stats[index],
+            request_type,
+            name,
+            response_time,
+            response_length,
+            exception,
+        )
+
+        intended = (context or {}).get("loadgate_intended")
+        if intended is None or response_time is None:
+            return
+        lateness = start_time - intended[0]
+        if lateness > intended[1]:
+            self.late_sends[index] += 1
+        corrected = response_time + max(lateness, 0.0) * 1000
+        _log(self.corrected[index], request_type, name, corrected, 0, exception)
 
     def fail(self, message: str) -> None:
         """Stop the whole test because of an error that retrying cannot fix.
@@ -219,19 +256,20 @@ class StageRecorder:
 
     def _on_report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
         report = {}
-        for index, stats in self.stats.items():
-            entries = stats.serialize_stats()
-            if entries:
-                report[str(index)] = entries
+        for index in self.stats:
+            raw = self.stats[index].serialize_stats()
+            corrected = self.corrected[index].serialize_stats()
+            late, self.late_sends[index] = self.late_sends[index], 0
+            if raw or corrected or late:
+                report[str(index)] = {"raw": raw, "corrected": corrected, "late": late}
         data[_REPORT_KEY] = report
 
     def _on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
-        for index, entries in data.get(_REPORT_KEY, {}).items():
-            stats = self.stats[int(index)]
-            for serialized in entries:
-                incoming = StatsEntry.unserialize(serialized, stats)
-                stats.get(incoming.name, incoming.method).extend(incoming)
-                stats.total.extend(incoming)
+        for index, part in data.get(_REPORT_KEY, {}).items():
+            stage = int(index)
+            _merge(self.stats[stage], part["raw"])
+            _merge(self.corrected[stage], part["corrected"])
+            self.late_sends[stage] += int(part["late"])
 
     def _on_quit(self, exit_code: int, **_: Any) -> None:
         if isinstance(self.environment.runner, WorkerRunner):
@@ -268,19 +306,26 @@ class StageRecorder:
         for window in self.windows:
             stage = self.scenario.stages[window.index]
             stats = self.stats[window.index]
+            corrected = self.corrected[window.index]
             wall = (window.end or 0) - (window.start or 0)
-            base = {
+            base: dict[str, Any] = {
                 "stage_index": window.index,
                 "stage": stage.name,
                 "stage_start": _fmt(window.start),
                 "stage_end": _fmt(window.end),
+                "users": stage.users,
+                "target_rps": _fmt(stage.rate_per_s),
             }
             for (name, method), entry in sorted(stats.entries.items()):
                 endpoint = self._endpoint_key(method, name)
-                rows.append({**base, **_entry_row(entry, endpoint, method, name, wall)})
-            rows.append(
-                {**base, **_entry_row(stats.total, TOTAL, "", "Aggregated", wall)}
-            )
+                row = _entry_row(entry, endpoint, method, name, wall)
+                paced = corrected.entries.get((name, method))
+                rows.append(base | row | _corrected_row(paced) | {"late_sends": ""})
+            total = _entry_row(stats.total, TOTAL, "", "Aggregated", wall)
+            late = self.late_sends[window.index] if stage.rate_per_s else ""
+            has_paced = corrected.total.num_requests > 0
+            paced_total = _corrected_row(corrected.total if has_paced else None)
+            rows.append(base | total | paced_total | {"late_sends": late})
         return rows
 
     def _endpoint_key(self, method: str, name: str) -> str:
@@ -331,7 +376,7 @@ class StageRecorder:
 
 def _entry_row(
     entry: StatsEntry, endpoint: str, method: str, name: str, wall_s: float
-) -> Mapping[str, Any]:
+) -> dict[str, Any]:
     requests = entry.num_requests
     timed = requests - entry.num_none_requests
     row: dict[str, Any] = {
@@ -355,6 +400,44 @@ def _entry_row(
         row[column] = entry.get_response_time_percentile(fraction)
     row["p999_ms"] = entry.get_response_time_percentile(0.999)
     return row
+
+
+def _corrected_row(entry: StatsEntry | None) -> dict[str, Any]:
+    if entry is None or entry.num_requests == 0:
+        return {"co_p50_ms": "", "co_p95_ms": "", "co_p99_ms": ""}
+    return {
+        "co_p50_ms": entry.get_response_time_percentile(0.5),
+        "co_p95_ms": entry.get_response_time_percentile(0.95),
+        "co_p99_ms": entry.get_response_time_percentile(0.99),
+    }
+
+
+def _log(
+    stats: RequestStats,
+    request_type: str,
+    name: str,
+    response_time: float | None,
+    response_length: int | None,
+    exception: BaseException | None,
+) -> None:
+    """Log one request like Locust does, but keep Cognito calls out of the total."""
+    rounded: Any = None if response_time is None else round(response_time)
+    entries = [stats.get(name, request_type)]
+    if request_type != AUTH_REQUEST_TYPE:
+        entries.append(stats.total)
+    for entry in entries:
+        entry.log(rounded, response_length or 0)
+        if exception is not None:
+            entry.log_error(_as_error(exception))
+
+
+def _merge(stats: RequestStats, serialized: list[Any]) -> None:
+    """Add a worker's serialized entries to the master's stats (Locust's own way)."""
+    for data in serialized:
+        incoming = StatsEntry.unserialize(data, stats)
+        stats.get(incoming.name, incoming.method).extend(incoming)
+        if incoming.method != AUTH_REQUEST_TYPE:
+            stats.total.extend(incoming)
 
 
 def _as_error(exception: BaseException) -> Exception | str:

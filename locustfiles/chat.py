@@ -111,13 +111,49 @@ def _cognito_observer(environment: Environment) -> Any:
     return observe
 
 
+@dataclass
+class _Pace:
+    """A paced user's schedule in a rate stage: when its next send is due."""
+
+    stage: int
+    interval_s: float
+    next_send: float
+
+    @property
+    def allowance_s(self) -> float:
+        """How late a send may start and still count as on time."""
+        return max(0.010, 0.1 * self.interval_s)
+
+
 class ChatUser(FastHttpUser):
-    """A signed-in chat user calling the API's endpoints by their weights."""
+    """A signed-in chat user calling the API's endpoints by their weights.
+
+    In a think-time stage the user pauses for the scenario's ``wait_time`` between
+    requests. In a rate stage it sends on a fixed schedule (``users / rate`` seconds
+    apart) whatever the responses take; a send that falls behind is sent at once and
+    its latency is also measured from when it was due.
+    """
+
+    _pace: _Pace | None = None
 
     def wait_time(self) -> float:
-        """Think time between two requests, from the scenario's ``wait_time``."""
-        pause = _current().scenario.wait_time
-        return random.uniform(pause.min_s, pause.max_s)
+        """Return the pause before the next request (think time or pacing)."""
+        process = _current()
+        index = process.recorder.current_stage()
+        interval = None if index is None else process.scenario.stages[index].pacing_s
+        now = time.time()
+        if index is None or interval is None:
+            self._pace = None
+            pause = process.scenario.wait_time
+            return random.uniform(pause.min_s, pause.max_s)
+
+        if self._pace is None or self._pace.stage != index:
+            # A random phase spreads the users' sends over the interval.
+            first = now + random.uniform(0, interval)
+            self._pace = _Pace(index, interval, first)
+        else:
+            self._pace.next_send += interval
+        return max(0.0, self._pace.next_send - now)
 
     def on_start(self) -> None:
         """Sign in as this user's test user, then learn the rooms to post in."""
@@ -151,27 +187,27 @@ class ChatUser(FastHttpUser):
     def call_endpoint(self) -> None:
         """Send one request to an endpoint picked by weight."""
         endpoint = random.choices(self.endpoints, self.weights)[0]
-        self._send(endpoint, random.choice(self.room_ids))
+        self._send(endpoint, random.choice(self.room_ids), paced=True)
 
-    def _send(self, endpoint: Endpoint, room_id: str) -> Any:
+    def _send(self, endpoint: Endpoint, room_id: str, paced: bool = False) -> Any:
         headers = {"Authorization": f"Bearer {self.bearer()}"} if endpoint.auth else {}
         body = {"text": f"load test message from user {self.index}"}
+        context = {}
+        if paced and self._pace is not None:
+            due = (self._pace.next_send, self._pace.allowance_s)
+            context["loadgate_intended"] = due
         return self.client.request(
             endpoint.method,
             endpoint.path.replace("{room_id}", room_id),
             name=endpoint.path,
             headers=headers,
             json=body if endpoint.method in ("POST", "PUT", "PATCH") else None,
+            context=context,
         )
 
 
 class StagedShape(LoadTestShape):
     """Runs the scenario's stages one after the other, then stops the test."""
-
-    def reset_time(self) -> None:
-        """Start the stages from the beginning."""
-        super().reset_time()
-        self._stage = -1
 
     def tick(self) -> tuple[int, float] | None:
         """Return the current stage's users and spawn rate, or None when done."""
@@ -181,8 +217,7 @@ class StagedShape(LoadTestShape):
         for index, stage in enumerate(process.scenario.stages):
             elapsed += stage.duration_s
             if run_time < elapsed:
-                if index != getattr(self, "_stage", -1):
-                    self._stage = index
+                if index != process.recorder.current_stage():
                     process.recorder.enter_stage(index)
                 return stage.users, stage.spawn_rate
         process.recorder.finish()

@@ -1,0 +1,140 @@
+"""End to end: per-stage statistics, distributed runs and rate stages (issue 3)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import Loadgate, set_knobs
+
+from loadgate.scenarios import DEFAULT_SCENARIOS_PATH
+from sandbox import SandboxState, read_request_log
+
+pytestmark = pytest.mark.e2e
+
+
+def scenario_file(tmp_path: Path, name: str, spec: Mapping[str, Any]) -> Path:
+    """Write a scenarios file holding the shipped settings and one scenario."""
+    data = yaml.safe_load(DEFAULT_SCENARIOS_PATH.read_text(encoding="utf-8"))
+    data["scenarios"] = {name: dict(spec)}
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def stage_totals(run_dir: Path) -> dict[str, dict[str, str]]:
+    with (run_dir / "loadgate_stages.csv").open(encoding="utf-8", newline="") as handle:
+        return {
+            row["stage"]: row
+            for row in csv.DictReader(handle)
+            if row["endpoint"] == "total"
+        }
+
+
+def state_dir(state: SandboxState) -> str:
+    return str(Path(state.request_log).parent)
+
+
+TWO_STAGES = {
+    "wait_time": {"min": 0.1, "max": 0.3},
+    "stages": [
+        {"name": "Light", "users": 4, "spawn_rate": 4, "duration": 4},
+        {"name": "Peak", "users": 8, "spawn_rate": 8, "duration": 4},
+    ],
+}
+
+
+def test_distributed_counts_match_the_sandbox_log(
+    tmp_path: Path, sandbox_state: SandboxState, loadgate: Loadgate
+) -> None:
+    path = scenario_file(tmp_path, "two", TWO_STAGES)
+
+    done = loadgate(
+        "run",
+        "--scenario",
+        "two",
+        "--scenarios-file",
+        str(path),
+        "--sandbox",
+        state_dir(sandbox_state),
+        "--workers",
+        "2",
+    )
+
+    assert done.code == 0, done.stderr
+    totals = stage_totals(done.run_dir())
+    log = read_request_log(sandbox_state.request_log)
+    users = {"Light": 4, "Peak": 8}
+    for stage, row in totals.items():
+        start, end = float(row["stage_start"]), float(row["stage_end"])
+        seen = sum(1 for record in log if start <= record["ts"] < end)
+        assert int(row["requests"]) > 20
+        # Only requests in flight at a stage boundary may land on either side of it.
+        assert abs(int(row["requests"]) - seen) <= users[stage], stage
+
+
+RATE = {
+    "wait_time": {"min": 0.5, "max": 1},
+    "stages": [
+        {"name": "Warm", "users": 20, "spawn_rate": 20, "duration": 2},
+        {
+            "name": "Paced",
+            "users": 20,
+            "spawn_rate": 20,
+            "duration": 20,
+            "rate": "6000/min",
+        },
+    ],
+}
+
+
+def test_rate_stage_reaches_its_target(
+    tmp_path: Path, sandbox_state: SandboxState, loadgate: Loadgate
+) -> None:
+    path = scenario_file(tmp_path, "rate", RATE)
+
+    done = loadgate(
+        "run",
+        "--scenario",
+        "rate",
+        "--scenarios-file",
+        str(path),
+        "--sandbox",
+        state_dir(sandbox_state),
+    )
+
+    assert done.code == 0, done.stderr
+    paced = stage_totals(done.run_dir())["Paced"]
+    assert float(paced["target_rps"]) == 100
+    assert float(paced["throughput_rps"]) == pytest.approx(100, rel=0.03)
+    assert int(paced["late_sends"]) < 0.03 * int(paced["requests"])
+
+
+def test_slow_target_shows_shortfall_and_corrected_latency(
+    tmp_path: Path, sandbox_state: SandboxState, loadgate: Loadgate, knobs: None
+) -> None:
+    spec = {**RATE, "stages": [RATE["stages"][0], {**RATE["stages"][1], "duration": 8}]}
+    path = scenario_file(tmp_path, "rate", spec)
+    slow = dict.fromkeys(("list_rooms", "list_messages", "post_message", "get_me"), 400)
+    set_knobs(sandbox_state, {"latency_ms": slow})
+
+    done = loadgate(
+        "run",
+        "--scenario",
+        "rate",
+        "--scenarios-file",
+        str(path),
+        "--sandbox",
+        state_dir(sandbox_state),
+    )
+
+    assert done.code in (0, 1), done.stderr
+    paced = stage_totals(done.run_dir())["Paced"]
+    # 20 users waiting about 0.4 s a request cannot send 100 a second.
+    assert float(paced["throughput_rps"]) < 70
+    assert int(paced["late_sends"]) > 100
+    assert float(paced["co_p95_ms"]) > float(paced["p95_ms"]) * 2
