@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--scenarios-file", type=Path, default=DEFAULT_SCENARIOS_PATH)
     demo.add_argument("--state-dir", type=Path, default=DEFAULT_SANDBOX_DIR)
+    demo.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="Run distributed: a master and this many worker processes.",
+    )
     _add_knob_arguments(demo)
     demo.set_defaults(handler=_cmd_demo)
 
@@ -212,6 +218,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             args.results,
             _sandbox_env(state),
             [],
+            workers=args.workers,
         )
     finally:
         sandbox.stop(args.state_dir)

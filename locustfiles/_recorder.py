@@ -422,13 +422,14 @@ def _log(
 ) -> None:
     """Log one request like Locust does, but keep Cognito calls out of the total."""
     rounded: Any = None if response_time is None else round(response_time)
-    entries = [stats.get(name, request_type)]
+    entry = stats.entries[(name, request_type)]
+    entry.log(rounded, response_length or 0)
+    if exception is not None:
+        entry.log_error(_as_error(exception))
     if request_type != AUTH_REQUEST_TYPE:
-        entries.append(stats.total)
-    for entry in entries:
-        entry.log(rounded, response_length or 0)
+        stats.total.log(rounded, response_length or 0)
         if exception is not None:
-            entry.log_error(_as_error(exception))
+            stats.total.log_error(_as_error(exception))
 
 
 def _merge(stats: RequestStats, serialized: list[Any]) -> None:

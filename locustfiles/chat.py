@@ -21,7 +21,7 @@ from typing import Any
 
 from locust.env import Environment
 from locust.exception import StopUser
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from auth import CognitoTokenProvider
 from loadgate.errors import AuthError, LoadgateError
@@ -83,17 +83,52 @@ def _on_init(environment: Environment, **_: Any) -> None:
         scenarios = load_scenarios(options.scenarios_file)
         scenario = scenarios.scenario(options.scenario)
         tokens = None
+        # Only processes with users sign in: no token ever crosses to the master.
         if not isinstance(environment.runner, MasterRunner):
             tokens = CognitoTokenProvider(
                 scenarios.auth, observe=_cognito_observer(environment)
             )
+            environment.events.quit.add_listener(_summary_logger(tokens))
     except LoadgateError as exc:
         logger.error("%s", exc)
         sys.exit(exc.exit_code)
 
+    if getattr(options, "reset_stats", False):
+        logger.warning(
+            "--reset-stats wipes Locust's own statistics at every stage change, so "
+            "loadgate_stats.csv will hold the last stage only; loadgate's stage table "
+            "(loadgate_stages.csv) is not affected"
+        )
     recorder = StageRecorder(environment, scenario)
     recorder.attach()
     _process = _Process(scenario, recorder, tokens)
+
+
+def _summary_logger(tokens: CognitoTokenProvider) -> Any:
+    def log_summary(**_: Any) -> None:
+        logger.info("%s", tokens.summary())
+
+    return log_summary
+
+
+def _workers(environment: Environment) -> int:
+    """Return how many worker processes share the run (1 when not distributed)."""
+    if not isinstance(environment.runner, WorkerRunner):
+        return 1
+    expected = getattr(environment.parsed_options, "expect_workers", 1)
+    return max(int(expected or 1), 1)
+
+
+def _user_index(environment: Environment, local: int) -> int:
+    """Number a virtual user so that workers take turns on the pool of test users.
+
+    Worker ``w`` of ``n`` numbers its users ``w``, ``w + n``, ``w + 2n``..., so each
+    worker signs in only the test users its own virtual users need.
+    """
+    runner = environment.runner
+    if not isinstance(runner, WorkerRunner):
+        return local
+    return local * _workers(environment) + max(runner.worker_index, 0)
 
 
 def _cognito_observer(environment: Environment) -> Any:
@@ -158,11 +193,13 @@ class ChatUser(FastHttpUser):
     def on_start(self) -> None:
         """Sign in as this user's test user, then learn the rooms to post in."""
         process = _current()
-        self.index = next(process.counter)
+        self.index = _user_index(self.environment, next(process.counter))
+        if process.tokens is not None:
+            process.tokens.share_rate(_workers(self.environment))
         self.endpoints = [
             e for e in process.scenario.endpoints.values() if e.weight > 0
         ]
-        self.weights = [e.weight for e in self.endpoints]
+        self.cum_weights = list(itertools.accumulate(e.weight for e in self.endpoints))
         self.room_ids = ["1"]
         self.bearer()
 
@@ -186,12 +223,14 @@ class ChatUser(FastHttpUser):
     @task
     def call_endpoint(self) -> None:
         """Send one request to an endpoint picked by weight."""
-        endpoint = random.choices(self.endpoints, self.weights)[0]
+        endpoint = random.choices(self.endpoints, cum_weights=self.cum_weights)[0]
         self._send(endpoint, random.choice(self.room_ids), paced=True)
 
     def _send(self, endpoint: Endpoint, room_id: str, paced: bool = False) -> Any:
         headers = {"Authorization": f"Bearer {self.bearer()}"} if endpoint.auth else {}
-        body = {"text": f"load test message from user {self.index}"}
+        body = None
+        if endpoint.method in ("POST", "PUT", "PATCH"):
+            body = {"text": f"load test message from user {self.index}"}
         context = {}
         if paced and self._pace is not None:
             due = (self._pace.next_send, self._pace.allowance_s)
@@ -201,7 +240,7 @@ class ChatUser(FastHttpUser):
             endpoint.path.replace("{room_id}", room_id),
             name=endpoint.path,
             headers=headers,
-            json=body if endpoint.method in ("POST", "PUT", "PATCH") else None,
+            json=body,
             context=context,
         )
 
