@@ -8,6 +8,7 @@ so a CI log stays readable.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -75,6 +76,8 @@ class RunRequest:
                 str(self.workers),
                 "--expect-workers-max-wait",
                 "60",
+                # A lost worker's users are started again on the others.
+                "--enable-rebalancing",
             ]
         return [
             *_locust(),
@@ -185,6 +188,11 @@ def _start_workers(
             )
         finally:
             log.close()
+    if workers:
+        pids = {"workers": [worker.pid for worker in workers]}
+        (request.run_dir / "workers.json").write_text(
+            json.dumps(pids), encoding="utf-8"
+        )
     return workers
 
 

@@ -2,8 +2,10 @@
 
 The file holds the target host, the Cognito settings, the endpoints with their weights,
 the thresholds and the named scenarios (each a list of stages). ``${NAME}`` and
-``${NAME:-default}`` in string values are read from the environment at load time, which
-is how secrets get in. Every validation error names the file, the key path (for example
+``${NAME:-default}`` in string values are read from the environment at load time;
+``${ssm:NAME}``, ``${secretsmanager:ID}`` and ``${secretsmanager:ID#KEY}`` are read from
+AWS SSM Parameter Store and Secrets Manager (see :mod:`auth._secrets`). That is how
+secrets get in. Every validation error names the file, the key path (for example
 ``scenarios.demo.stages[1].users``), the bad value and what would be accepted.
 
 This module is plain Python (no locust import) so that reporting can use it.
@@ -24,6 +26,8 @@ import yaml
 from loadgate.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_APDEX_T_MS",
+    "DEFAULT_MIN_SAMPLES",
     "DEFAULT_SCENARIOS_PATH",
     "METRICS",
     "TOTAL",
@@ -32,6 +36,7 @@ __all__ = [
     "Scenario",
     "ScenarioFile",
     "Stage",
+    "TargetProfile",
     "TestUsers",
     "Threshold",
     "WaitTime",
@@ -57,15 +62,27 @@ METRICS: Mapping[str, str] = {
 }
 """Every metric a threshold may name, with what it measures."""
 
+DEFAULT_MIN_SAMPLES = 100
+"""Fewest requests a stage x endpoint needs before its thresholds are judged."""
+
+DEFAULT_APDEX_T_MS = 500.0
+"""APDEX target time T of an endpoint that sets no ``apdex_t_ms``."""
+
 _AUTH_FLOWS = {
     "ADMIN_USER_PASSWORD_AUTH": "ADMIN_USER_PASSWORD_AUTH",
     "ADMIN_NO_SRP_AUTH": "ADMIN_USER_PASSWORD_AUTH",
     "USER_PASSWORD_AUTH": "USER_PASSWORD_AUTH",
+    "USER_SRP_AUTH": "USER_SRP_AUTH",
 }
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _ENV_REF = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}"
 )
+_SECRET_REF = re.compile(
+    r"\$\{(?P<source>ssm|secretsmanager):(?P<ref>[^}#\-][^}#]*)(?:#(?P<key>[^}]+))?\}"
+)
+# One pass over both kinds, so a value that was filled in is never read again.
+_REFERENCE = re.compile(f"{_SECRET_REF.pattern}|{_ENV_REF.pattern}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,8 @@ class Endpoint:
         path: Path template; ``{room_id}`` is filled in per request.
         weight: Relative share of requests that go to this endpoint.
         auth: Whether the request carries the Cognito token.
+        apdex_t_ms: APDEX target time T: a response within T satisfies, within 4T
+            is tolerated, slower (or failed) frustrates.
     """
 
     key: str
@@ -85,6 +104,7 @@ class Endpoint:
     path: str
     weight: float
     auth: bool = True
+    apdex_t_ms: float = DEFAULT_APDEX_T_MS
 
     @property
     def label(self) -> str:
@@ -178,6 +198,92 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class TargetProfile:
+    """Production limits a load can trip, as ``target_profile`` in scenarios.yaml.
+
+    Every limit is optional (None: not known). Reports relate findings to them, and
+    ``loadgate run`` warns before a scenario that would pass one.
+
+    Attributes:
+        api_rate_rps: API Gateway steady-state rate limit (requests per second).
+        api_burst: API Gateway burst limit (requests at once).
+        waf_limit: AWS WAF rate-based rule: requests one IP may send per window.
+        waf_window_s: The WAF rule's evaluation window in seconds.
+        lambda_concurrency: Lambda reserved concurrency of the API's function.
+        aurora_max_connections: Most connections the Aurora cluster accepts.
+        generator_ips: Source IPs the load comes from (the WAF counts per IP).
+    """
+
+    api_rate_rps: float | None = None
+    api_burst: float | None = None
+    waf_limit: float | None = None
+    waf_window_s: float = 300.0
+    lambda_concurrency: float | None = None
+    aurora_max_connections: float | None = None
+    generator_ips: int = 1
+
+    @property
+    def empty(self) -> bool:
+        """Whether no limit at all is known."""
+        limits = (
+            self.api_rate_rps,
+            self.api_burst,
+            self.waf_limit,
+            self.lambda_concurrency,
+            self.aurora_max_connections,
+        )
+        return all(limit is None for limit in limits)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the profile in scenarios.yaml's nested shape (see :meth:`from_dict`)."""
+        return {
+            "api_gateway": {"rate_rps": self.api_rate_rps, "burst": self.api_burst},
+            "waf": {"limit": self.waf_limit, "window_s": self.waf_window_s},
+            "lambda": {"reserved_concurrency": self.lambda_concurrency},
+            "aurora": {"max_connections": self.aurora_max_connections},
+            "generator_ips": self.generator_ips,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TargetProfile:
+        """Rebuild a profile written by :meth:`to_dict` (missing keys: unknown).
+
+        Raises:
+            ConfigError: A limit is not a number above 0.
+        """
+
+        def limit(section: str, key: str) -> float | None:
+            value = (data.get(section) or {}).get(key)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(
+                    f"target_profile.{section}.{key}: {value!r} is not a number"
+                )
+            if value <= 0:
+                raise ConfigError(
+                    f"target_profile.{section}.{key}: {value!r} is not above 0"
+                )
+            return float(value)
+
+        window = (data.get("waf") or {}).get("window_s")
+        ips = data.get("generator_ips", 1)
+        if isinstance(ips, bool) or not isinstance(ips, int) or ips < 1:
+            raise ConfigError(
+                f"target_profile.generator_ips: {ips!r} is not a whole number >= 1"
+            )
+        return cls(
+            api_rate_rps=limit("api_gateway", "rate_rps"),
+            api_burst=limit("api_gateway", "burst"),
+            waf_limit=limit("waf", "limit"),
+            waf_window_s=300.0 if window is None else limit("waf", "window_s") or 300.0,
+            lambda_concurrency=limit("lambda", "reserved_concurrency"),
+            aurora_max_connections=limit("aurora", "max_connections"),
+            generator_ips=ips,
+        )
+
+
+@dataclass(frozen=True)
 class WaitTime:
     """Think time between a virtual user's requests, uniform in [min_s, max_s]."""
 
@@ -214,10 +320,16 @@ class AuthConfig:
         region: AWS region of the user pool.
         user_pool_id: Cognito user pool id.
         client_id: App client id.
-        flow: ``ADMIN_USER_PASSWORD_AUTH`` or ``USER_PASSWORD_AUTH``.
+        flow: ``ADMIN_USER_PASSWORD_AUTH``, ``USER_PASSWORD_AUTH`` or
+            ``USER_SRP_AUTH``.
         token: ``id`` or ``access``: which token is sent as the Bearer.
         endpoint_url: Cognito endpoint override; empty uses botocore's resolution.
         users: The test-user pool.
+        client_secret: The app client's secret; empty for a client without one.
+        refresh_fraction: Share of a token's lifetime after which it is refreshed.
+        sign_in_rate: Cognito sign-in and refresh calls per second, whole run.
+        max_attempts: Attempts per Cognito call when it is throttled or fails
+            on the network.
     """
 
     region: str
@@ -227,6 +339,10 @@ class AuthConfig:
     token: Literal["id", "access"]
     endpoint_url: str
     users: TestUsers
+    client_secret: str = field(default="", repr=False)
+    refresh_fraction: float = 0.75
+    sign_in_rate: float = 50.0
+    max_attempts: int = 8
 
 
 @dataclass(frozen=True)
@@ -240,6 +356,9 @@ class Scenario:
         wait_time: Think time between requests.
         thresholds: The file's thresholds followed by the scenario's own.
         endpoints: Endpoints by key, with their weights.
+        min_samples: Fewest requests a stage x endpoint needs to be judged; fewer
+            gives "insufficient data" instead of pass or fail.
+        target_profile: The production limits the load is related to.
     """
 
     name: str
@@ -248,6 +367,8 @@ class Scenario:
     wait_time: WaitTime
     thresholds: tuple[Threshold, ...]
     endpoints: Mapping[str, Endpoint]
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    target_profile: TargetProfile = field(default_factory=lambda: TargetProfile())
 
     @property
     def duration_s(self) -> float:
@@ -265,6 +386,9 @@ class ScenarioFile:
         auth: Cognito settings.
         endpoints: Endpoints by key.
         scenarios: Scenarios by name.
+        thresholds: The thresholds every scenario checks (the top-level list).
+        min_samples: The file's default ``min_samples``.
+        target_profile: The production limits.
     """
 
     path: Path
@@ -272,6 +396,26 @@ class ScenarioFile:
     auth: AuthConfig
     endpoints: Mapping[str, Endpoint]
     scenarios: Mapping[str, Scenario]
+    thresholds: tuple[Threshold, ...] = ()
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    target_profile: TargetProfile = field(default_factory=lambda: TargetProfile())
+
+    def defaults(self) -> Scenario:
+        """Return a stage-less scenario with the file's common thresholds and settings.
+
+        Reports of runs that name no scenario of this file (plain Locust CSVs) are
+        judged by it.
+        """
+        return Scenario(
+            name=self.path.name,
+            description="the thresholds and settings common to every scenario",
+            stages=(),
+            wait_time=WaitTime(0.0, 0.0),
+            thresholds=self.thresholds,
+            endpoints=self.endpoints,
+            min_samples=self.min_samples,
+            target_profile=self.target_profile,
+        )
 
     def scenario(self, name: str) -> Scenario:
         """Return the scenario called ``name``.
@@ -343,6 +487,7 @@ class _Reader:
     def __init__(self, filename: str, env: Mapping[str, str]) -> None:
         self.filename = filename
         self.env = env
+        self.secrets: Any = None  # An auth.SecretStore, made on the first reference.
 
     def fail(self, where: str, value: Any, expected: str) -> ConfigError:
         return ConfigError(
@@ -356,7 +501,16 @@ class _Reader:
         self.known_keys(
             top,
             "(top level)",
-            ("version", "target", "auth", "endpoints", "thresholds", "scenarios"),
+            (
+                "version",
+                "target",
+                "auth",
+                "endpoints",
+                "thresholds",
+                "min_samples",
+                "target_profile",
+                "scenarios",
+            ),
         )
         version = top.get("version", 1)
         if version != 1:
@@ -368,9 +522,28 @@ class _Reader:
 
         endpoints = self.endpoints(top.get("endpoints"), "endpoints")
         common = self.thresholds(top.get("thresholds", []), "thresholds", endpoints)
-        scenarios = self.scenarios(top.get("scenarios"), endpoints, common)
+        min_samples = self.integer(
+            top.get("min_samples", DEFAULT_MIN_SAMPLES), "min_samples", minimum=1
+        )
+        profile = self.target_profile(top.get("target_profile"), "target_profile")
+        scenarios = self.scenarios(
+            top.get("scenarios"),
+            endpoints,
+            common,
+            min_samples=min_samples,
+            profile=profile,
+        )
         auth = self.auth(top.get("auth", {}), "auth")
-        return ScenarioFile(path, host, auth, endpoints, scenarios)
+        return ScenarioFile(
+            path,
+            host,
+            auth,
+            endpoints,
+            scenarios,
+            thresholds=tuple(common),
+            min_samples=min_samples,
+            target_profile=profile,
+        )
 
     def auth(self, raw: Any, where: str) -> AuthConfig:
         section = self.mapping(raw, where)
@@ -385,6 +558,10 @@ class _Reader:
                 "token",
                 "endpoint_url",
                 "users",
+                "client_secret",
+                "refresh_fraction",
+                "sign_in_rate",
+                "max_attempts",
             ),
         )
         flow = self.string(
@@ -397,6 +574,18 @@ class _Reader:
         token = self.string(section.get("token", "id"), f"{where}.token")
         if token not in ("id", "access"):
             raise self.fail(f"{where}.token", token, "expected 'id' or 'access'")
+        refresh_fraction = self.number(
+            section.get("refresh_fraction", 0.75),
+            f"{where}.refresh_fraction",
+            minimum=0,
+            strict=True,
+        )
+        if refresh_fraction > 1:
+            raise self.fail(
+                f"{where}.refresh_fraction",
+                section.get("refresh_fraction"),
+                "expected a fraction of the token's lifetime above 0 and at most 1",
+            )
 
         users = self.mapping(section.get("users", {}), f"{where}.users")
         self.known_keys(users, f"{where}.users", ("prefix", "count", "password"))
@@ -429,6 +618,21 @@ class _Reader:
                 allow_empty=True,
             ),
             users=test_users,
+            client_secret=self.string(
+                section.get("client_secret", ""),
+                f"{where}.client_secret",
+                allow_empty=True,
+            ),
+            refresh_fraction=refresh_fraction,
+            sign_in_rate=self.number(
+                section.get("sign_in_rate", 50),
+                f"{where}.sign_in_rate",
+                minimum=0,
+                strict=True,
+            ),
+            max_attempts=self.integer(
+                section.get("max_attempts", 8), f"{where}.max_attempts", minimum=1
+            ),
         )
 
     def endpoints(self, raw: Any, where: str) -> dict[str, Endpoint]:
@@ -441,7 +645,9 @@ class _Reader:
             if key == TOTAL:
                 raise self.fail(here, key, f"{TOTAL!r} is reserved for the whole stage")
             item = self.mapping(spec, here)
-            self.known_keys(item, here, ("method", "path", "weight", "auth"))
+            self.known_keys(
+                item, here, ("method", "path", "weight", "auth", "apdex_t_ms")
+            )
             method = self.string(item.get("method", "GET"), f"{here}.method").upper()
             if method not in _HTTP_METHODS:
                 raise self.fail(
@@ -458,6 +664,12 @@ class _Reader:
                 path=endpoint_path,
                 weight=self.number(item.get("weight", 1), f"{here}.weight", minimum=0),
                 auth=self.boolean(item.get("auth", True), f"{here}.auth"),
+                apdex_t_ms=self.number(
+                    item.get("apdex_t_ms", DEFAULT_APDEX_T_MS),
+                    f"{here}.apdex_t_ms",
+                    minimum=0,
+                    strict=True,
+                ),
             )
         if not any(endpoint.weight > 0 for endpoint in endpoints.values()):
             raise self.fail(
@@ -512,7 +724,13 @@ class _Reader:
         return thresholds
 
     def scenarios(
-        self, raw: Any, endpoints: Mapping[str, Endpoint], common: Sequence[Threshold]
+        self,
+        raw: Any,
+        endpoints: Mapping[str, Endpoint],
+        common: Sequence[Threshold],
+        *,
+        min_samples: int = DEFAULT_MIN_SAMPLES,
+        profile: TargetProfile | None = None,
     ) -> dict[str, Scenario]:
         section = self.mapping(raw, "scenarios")
         if not section:
@@ -522,7 +740,9 @@ class _Reader:
             here = f"scenarios.{name}"
             item = self.mapping(spec, here)
             self.known_keys(
-                item, here, ("description", "wait_time", "stages", "thresholds")
+                item,
+                here,
+                ("description", "wait_time", "stages", "thresholds", "min_samples"),
             )
             stages = self.stages(item.get("stages"), f"{here}.stages")
             own = self.thresholds(
@@ -541,8 +761,45 @@ class _Reader:
                 ),
                 thresholds=(*common, *own),
                 endpoints=endpoints,
+                min_samples=self.integer(
+                    item.get("min_samples", min_samples),
+                    f"{here}.min_samples",
+                    minimum=1,
+                ),
+                target_profile=profile or TargetProfile(),
             )
         return scenarios
+
+    def target_profile(self, raw: Any, where: str) -> TargetProfile:
+        """Read ``target_profile``; an empty string (e.g. from ``${X:-}``) is unknown."""
+        section = self.mapping(raw, where)
+        sections = ("api_gateway", "waf", "lambda", "aurora")
+        self.known_keys(section, where, (*sections, "generator_ips"))
+        keys = {
+            "api_gateway": ("rate_rps", "burst"),
+            "waf": ("limit", "window_s"),
+            "lambda": ("reserved_concurrency",),
+            "aurora": ("max_connections",),
+        }
+        data: dict[str, Any] = {}
+        for name in sections:
+            here = f"{where}.{name}"
+            part = self.mapping(section.get(name), here)
+            self.known_keys(part, here, keys[name])
+            data[name] = {
+                key: self.optional_number(part.get(key), f"{here}.{key}")
+                for key in keys[name]
+            }
+        data["generator_ips"] = self.integer(
+            section.get("generator_ips", 1), f"{where}.generator_ips", minimum=1
+        )
+        return TargetProfile.from_dict(data)
+
+    def optional_number(self, raw: Any, where: str) -> float | None:
+        """Read a limit above 0, or None when it is absent or empty."""
+        if raw is None or (isinstance(raw, str) and not self.interpolate(raw, where)):
+            return None
+        return self.number(raw, where, minimum=0, strict=True)
 
     def stages(self, raw: Any, where: str) -> tuple[Stage, ...]:
         items = self.sequence(raw, where)
@@ -686,6 +943,8 @@ class _Reader:
 
     def interpolate(self, text: str, where: str) -> str:
         def lookup(match: re.Match[str]) -> str:
+            if match.group("source") is not None:
+                return self.secret(match, where)
             name, default = match.group("name"), match.group("default")
             if name in self.env:
                 return self.env[name]
@@ -696,7 +955,22 @@ class _Reader:
                 f"(write ${{{name}:-default}} to give a default)"
             )
 
-        return _ENV_REF.sub(lookup, text)
+        return _REFERENCE.sub(lookup, text)
+
+    def secret(self, match: re.Match[str], where: str) -> str:
+        """Return the value of a ``${ssm:...}`` or ``${secretsmanager:...}``."""
+        # Imported here: boto3 is slow to load and most files name no secret.
+        from auth import SecretStore
+
+        if self.secrets is None:
+            self.secrets = SecretStore(self.env)
+        try:
+            value: str = self.secrets.resolve(
+                match.group("source"), match.group("ref"), match.group("key")
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"{self.filename}: {where}: {exc}") from None
+        return value
 
     def number(
         self,

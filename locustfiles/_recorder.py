@@ -35,6 +35,7 @@ from locust.stats import RequestStats, StatsEntry
 
 import loadgate
 from loadgate.scenarios import TOTAL, Scenario
+from locustfiles._fleet import FleetMonitor
 
 __all__ = ["AUTH_REQUEST_TYPE", "STAGES_COLUMNS", "StageRecorder", "StageWindow"]
 
@@ -107,6 +108,7 @@ class StageRecorder:
     corrected: dict[int, RequestStats] = field(init=False)
     late_sends: dict[int, int] = field(init=False)
     fatal_error: str | None = None
+    fleet: FleetMonitor | None = None
     started_at: float | None = None
     ended_at: float | None = None
     finished: bool = False
@@ -345,7 +347,7 @@ class StageRecorder:
         options = self.environment.parsed_options
         runner = self.environment.runner
         workers = runner.worker_count if isinstance(runner, MasterRunner) else 0
-        return {
+        facts: dict[str, Any] = {
             "scenario": self.scenario.name,
             "host": self.environment.host or getattr(options, "host", ""),
             "locust_version": locust.__version__,
@@ -353,6 +355,9 @@ class StageRecorder:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "workers": workers,
+            "degraded": False,
+            "lost_workers": [],
+            "cpu_warnings": [],
             "stopped_early": not self.finished,
             "fatal_error": self.fatal_error,
             "stages": [
@@ -372,6 +377,9 @@ class StageRecorder:
                 threshold.to_dict() for threshold in self.scenario.thresholds
             ],
         }
+        if self.fleet is not None:
+            facts |= self.fleet.facts()
+        return facts
 
 
 def _entry_row(

@@ -31,6 +31,7 @@ from loadgate.scenarios import (
     Scenario,
     load_scenarios,
 )
+from locustfiles._fleet import FleetMonitor
 from locustfiles._recorder import StageRecorder
 
 __all__ = ["ChatUser", "StagedShape"]
@@ -101,12 +102,14 @@ def _on_init(environment: Environment, **_: Any) -> None:
         )
     recorder = StageRecorder(environment, scenario)
     recorder.attach()
+    recorder.fleet = FleetMonitor(environment)
+    recorder.fleet.attach()
     _process = _Process(scenario, recorder, tokens)
 
 
 def _summary_logger(tokens: CognitoTokenProvider) -> Any:
     def log_summary(**_: Any) -> None:
-        logger.info("%s", tokens.summary())
+        tokens.log_summary()
 
     return log_summary
 
@@ -170,6 +173,8 @@ class ChatUser(FastHttpUser):
     """
 
     _pace: _Pace | None = None
+    refused = False
+    """Set when this user's sign-in was refused: it stops at its first task."""
 
     def wait_time(self) -> float:
         """Return the pause before the next request (think time or pacing)."""
@@ -201,7 +206,13 @@ class ChatUser(FastHttpUser):
         ]
         self.cum_weights = list(itertools.accumulate(e.weight for e in self.endpoints))
         self.room_ids = ["1"]
-        self.bearer()
+        try:
+            self.bearer()
+        except StopUser:
+            # Raised from on_start, Locust would log a traceback for every user:
+            # the first task stops the user instead; the run's one error says why.
+            self.refused = True
+            return
 
         listing = process.scenario.endpoints.get("list_rooms")
         if listing is not None:
@@ -223,6 +234,8 @@ class ChatUser(FastHttpUser):
     @task
     def call_endpoint(self) -> None:
         """Send one request to an endpoint picked by weight."""
+        if self.refused:
+            raise StopUser()
         endpoint = random.choices(self.endpoints, cum_weights=self.cum_weights)[0]
         self._send(endpoint, random.choice(self.room_ids), paced=True)
 

@@ -12,23 +12,27 @@ Routes and their endpoint keys (the names knobs and the request log use)::
     POST /_sandbox/knobs                  (control, not logged, no auth)
 
 Every ``/api/`` request needs ``Authorization: Bearer <token>`` with a Cognito ID or
-access token of the sandbox's user pool and app client. The app is built by
-:func:`create_app` from injected parts, so it runs under gevent in the sandbox process
-and under Flask's test client alike.
+access token of the sandbox's user pool and app client. After authentication, the
+endpoint's knobs (see :mod:`sandbox._knobs`) add a delay, reported in the
+``X-Sandbox-Delay-Ms`` response header, and may inject a fault. A ``reset`` or
+``timeout`` fault marks the request with :data:`DROP_KEY`; the gevent handler in
+:mod:`sandbox._listener` then closes the connection without a response, and the
+request log records status 0. The app is built by :func:`create_app` from injected
+parts, so it runs under gevent in the sandbox process and under Flask's test client
+alike (where a dropped request is answered normally).
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from loadgate.errors import SandboxError
+from sandbox._control import install_json_errors, install_knob_routes, json_error
+from sandbox._faults import Fault
 from sandbox._knobs import ENDPOINT_KEYS, Knobs
 from sandbox._requestlog import RequestLog
 from sandbox._store import ChatStore
@@ -37,8 +41,10 @@ from sandbox._tokens import TokenRejectedError, TokenVerifier, bearer_token
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 2000
+#: WSGI environ key the app sets to ``"reset"`` or ``"close"`` to drop the connection.
+DROP_KEY = "sandbox.drop"
+DELAY_HEADER = "X-Sandbox-Delay-Ms"
 _CONTROL_PREFIX = "/_sandbox/"
-_KNOB_SECTIONS = ("latency_ms", "error_rate")
 
 
 def create_app(
@@ -48,7 +54,6 @@ def create_app(
     knobs: Knobs,
     request_log: RequestLog,
     sleep: Callable[[float], None],
-    rng: random.Random | None = None,
     clock: Callable[[], float] = time.time,
     timer: Callable[[], float] = time.perf_counter,
 ) -> Flask:
@@ -57,11 +62,10 @@ def create_app(
     Args:
         verifier: Checks bearer tokens on ``/api/`` routes.
         store: Rooms and messages.
-        knobs: The live latency and error-rate table.
+        knobs: The live knob table; it draws each request's delay and fault.
         request_log: Where each non-control request is recorded.
         sleep: Waits the injected latency without blocking other requests
             (``gevent.sleep`` in the sandbox process).
-        rng: Decides which requests get an injected error.
         clock: Epoch seconds, for the log's ``ts``.
         timer: A monotonic clock in seconds, for ``duration_ms``.
 
@@ -70,28 +74,17 @@ def create_app(
     """
     app = Flask("sandbox")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    chance = rng or random.Random()
 
-    _install_hooks(app, verifier, knobs, request_log, sleep, chance, clock, timer)
+    _install_hooks(app, verifier, knobs, request_log, sleep, clock, timer)
     _install_error_handlers(app)
     _install_chat_routes(app, store)
-    _install_control_routes(app, knobs)
+    install_knob_routes(app, knobs)
+
+    @app.get("/_sandbox/ready", endpoint="_sandbox_ready")
+    def ready() -> Response:
+        return jsonify(status="ok")
+
     return app
-
-
-def json_error(message: str, status: int) -> Response:
-    """Build a ``{"error": message}`` JSON response.
-
-    Args:
-        message: What went wrong; must never contain a token.
-        status: The HTTP status.
-
-    Returns:
-        The response.
-    """
-    response = jsonify(error=message)
-    response.status_code = status
-    return response
 
 
 def _install_hooks(
@@ -100,7 +93,6 @@ def _install_hooks(
     knobs: Knobs,
     request_log: RequestLog,
     sleep: Callable[[float], None],
-    chance: random.Random,
     clock: Callable[[], float],
     timer: Callable[[], float],
 ) -> None:
@@ -130,43 +122,61 @@ def _install_hooks(
         key = request.endpoint
         if key not in ENDPOINT_KEYS:
             return None
-        delay_ms = knobs.latency_ms(key)
+        delay_ms, fault = knobs.draw(key)
         if delay_ms > 0:
             sleep(delay_ms / 1000.0)
-        if chance.random() < knobs.error_rate(key):
-            return json_error(f"injected error on {key}", 500)
-        return None
+            g.delay_ms = delay_ms
+        if fault is None:
+            return None
+        return _fault_response(key, fault, sleep)
 
     @app.after_request
     def record(response: Response) -> Response:
         if request.path.startswith(_CONTROL_PREFIX):
             return response
+        if "delay_ms" in g:
+            response.headers[DELAY_HEADER] = f"{g.delay_ms:.3f}"
         endpoint = request.endpoint if request.endpoint in ENDPOINT_KEYS else None
+        dropped = request.environ.get(DROP_KEY) is not None
         request_log.write(
             {
                 "ts": g.arrived,
                 "method": request.method,
                 "endpoint": endpoint,
                 "path": request.path,
-                "status": response.status_code,
+                "status": 0 if dropped else response.status_code,
                 "duration_ms": round((timer() - g.started) * 1000.0, 3),
             }
         )
         return response
 
 
+def _fault_response(key: str, fault: Fault, sleep: Callable[[float], None]) -> Response:
+    """Build the answer of an injected fault, or mark the connection to be dropped."""
+    if fault.kind == "echo_auth":
+        # Deliberately leaky: proves that clients keep this header out of their reports.
+        response = jsonify(
+            error=f"injected error on {key}",
+            authorization=request.headers.get("Authorization"),
+        )
+        response.status_code = 500
+        return response
+    if fault.kind == "status":
+        response = json_error(f"injected error on {key}", fault.status)
+        if fault.retry_after_s is not None:
+            response.headers["Retry-After"] = str(fault.retry_after_s)
+        return response
+
+    if fault.kind == "timeout":
+        sleep(fault.hold_s or 0.0)
+    request.environ[DROP_KEY] = "reset" if fault.kind == "reset" else "close"
+    # Never sent: the handler closes the connection instead of writing this.
+    return json_error(f"injected {fault.kind} on {key}", 503)
+
+
 def _install_error_handlers(app: Flask) -> None:
     """Answer every error with a JSON body instead of Flask's HTML pages."""
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        name = exc.name.lower()
-        response = json_error(
-            f"{name}: {request.method} {request.path}", exc.code or 500
-        )
-        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
+    install_json_errors(app)
 
     @app.errorhandler(Exception)
     def crash(exc: Exception) -> Response:
@@ -220,52 +230,6 @@ def _install_chat_routes(app: Flask, store: ChatStore) -> None:
         response = jsonify(message)
         response.status_code = 201
         return response
-
-
-def _install_control_routes(app: Flask, knobs: Knobs) -> None:
-    """Register the readiness probe and ``/_sandbox/knobs``, which reads and merges."""
-
-    @app.get("/_sandbox/ready", endpoint="_sandbox_ready")
-    def ready() -> Response:
-        return jsonify(status="ok")
-
-    @app.get("/_sandbox/knobs", endpoint="_sandbox_knobs_read")
-    def read_knobs() -> Response:
-        return jsonify(knobs.snapshot())
-
-    @app.post("/_sandbox/knobs", endpoint="_sandbox_knobs_merge")
-    def merge_knobs() -> Response:
-        body = request.get_json(silent=True)
-        try:
-            latency, errors = _knob_sections(body)
-            knobs.update(latency, errors)
-        except SandboxError as exc:
-            return json_error(str(exc), 400)
-        logger.info("knobs changed: %s", knobs.snapshot())
-        return jsonify(knobs.snapshot())
-
-
-def _knob_sections(body: object) -> tuple[dict[str, object], dict[str, object]]:
-    """Split a knob request body into its latency and error-rate mappings."""
-    if not isinstance(body, dict):
-        raise SandboxError(
-            "body must be a JSON object with 'latency_ms' and/or 'error_rate'"
-        )
-    unknown = sorted(set(body) - set(_KNOB_SECTIONS))
-    if unknown:
-        raise SandboxError(
-            f"unknown field {unknown[0]!r}; expected 'latency_ms' and/or 'error_rate'"
-        )
-
-    sections: list[dict[str, object]] = []
-    for name in _KNOB_SECTIONS:
-        section = body.get(name, {})
-        if not isinstance(section, dict):
-            raise SandboxError(
-                f"{name!r} must be an object of endpoint keys to numbers"
-            )
-        sections.append(section)
-    return sections[0], sections[1]
 
 
 def _username(claims: dict[str, Any]) -> str:

@@ -1,4 +1,11 @@
-"""Entry point of the chat API process: gevent's WSGI server in front of the Flask app.
+"""Entry point of the chat API process: three gevent WSGI servers sharing one knob table.
+
+* the chat API (:mod:`sandbox._api`) on ``--port``, closed during an outage
+  (:mod:`sandbox._listener`);
+* the control application (:mod:`sandbox._control`) on ``--control-port``, which stays
+  up, and applies schedules (:mod:`sandbox._scheduler`);
+* the Cognito quota proxy (:mod:`sandbox._proxy`) on ``--proxy-port``, in front of the
+  emulator at ``--cognito-endpoint``.
 
 The sandbox runs this file as a script (``python -P .../_api_main.py``), never as
 ``python -m``: running a package module would import ``sandbox/__init__.py``, and
@@ -11,8 +18,8 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import logging  # noqa: E402
-import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -20,12 +27,18 @@ from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 import jwt  # noqa: E402
+from gevent.event import Event  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
-from loadgate.errors import LoadgateError  # noqa: E402
+from loadgate.errors import LoadgateError, SandboxError  # noqa: E402
 from sandbox._api import create_app  # noqa: E402
-from sandbox._knobs import Knobs, parse_env, parse_items  # noqa: E402
+from sandbox._control import create_control_app  # noqa: E402
+from sandbox._knobs import Knobs, parse_update  # noqa: E402
+from sandbox._listener import ApiListener  # noqa: E402
+from sandbox._proxy import CognitoProxy  # noqa: E402
 from sandbox._requestlog import RequestLog  # noqa: E402
+from sandbox._schedule import Step  # noqa: E402
+from sandbox._scheduler import Scheduler  # noqa: E402
 from sandbox._store import ChatStore  # noqa: E402
 from sandbox._tokens import TokenVerifier, jwks_url_for  # noqa: E402
 
@@ -41,25 +54,26 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Serve the sandbox chat API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--control-port", type=int, required=True)
+    parser.add_argument("--proxy-port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--cognito-endpoint", required=True)
     parser.add_argument("--region", required=True)
     parser.add_argument("--user-pool-id", required=True)
     parser.add_argument("--client-id", required=True)
-    parser.add_argument("--latency", action="append", default=[], metavar="KEY=MS")
     parser.add_argument(
-        "--error-rate", action="append", default=[], metavar="KEY=FRACTION"
+        "--knobs", default="{}", help="the initial knobs, as a JSON knob change"
     )
     return parser
 
 
 def _knobs(args: argparse.Namespace) -> Knobs:
-    """Build the knob table: environment variables first, flags override them."""
-    latency = parse_env("latency_ms", os.environ)
-    latency.update(parse_items("latency_ms", args.latency, "--latency"))
-    errors = parse_env("error_rate", os.environ)
-    errors.update(parse_items("error_rate", args.error_rate, "--error-rate"))
-    return Knobs(latency, errors)
+    """Build the knob table from the JSON the parent process resolved."""
+    try:
+        body = json.loads(args.knobs)
+    except ValueError as exc:
+        raise SandboxError(f"--knobs: not JSON: {exc}") from exc
+    return Knobs(parse_update(body, "--knobs"))
 
 
 def serve(argv: Sequence[str] | None = None) -> int:
@@ -89,18 +103,53 @@ def serve(argv: Sequence[str] | None = None) -> int:
         request_log=request_log,
         sleep=gevent.sleep,
     )
-    server = WSGIServer((args.host, args.port), app, log=None)
-    gevent.signal_handler(signal.SIGTERM, server.stop)
-    gevent.signal_handler(signal.SIGINT, server.stop)
-
-    logger.info("chat api listening on http://%s:%s", args.host, args.port)
     try:
-        server.serve_forever()
+        _serve_all(args, app, knobs)
     finally:
         store.close()
         request_log.close()
     logger.info("chat api stopped")
     return 0
+
+
+def _serve_all(args: argparse.Namespace, app: object, knobs: Knobs) -> None:
+    """Run the API, control and proxy listeners until SIGTERM or SIGINT."""
+    listener = ApiListener(args.host, args.port, app)
+
+    def apply(step: Step) -> None:
+        if step.knobs is not None:
+            knobs.apply(step.knobs)
+        if step.outage_s is not None:
+            listener.begin(step.outage_s)
+
+    proxy = CognitoProxy(args.cognito_endpoint, knobs.cognito_quota_per_s)
+    control = create_control_app(
+        knobs=knobs, schedule=Scheduler(apply), outage=listener, proxy=proxy
+    )
+    servers = [
+        WSGIServer((args.host, args.control_port), control, log=None),
+        WSGIServer((args.host, args.proxy_port), proxy, log=None),
+    ]
+    stopping = Event()
+    gevent.signal_handler(signal.SIGTERM, stopping.set)
+    gevent.signal_handler(signal.SIGINT, stopping.set)
+
+    listener.start()
+    for server in servers:
+        server.start()
+    logger.info(
+        "chat api listening on http://%s:%s (control port %s, cognito proxy port %s)",
+        args.host,
+        args.port,
+        args.control_port,
+        args.proxy_port,
+    )
+    try:
+        stopping.wait()
+    finally:
+        listener.stop()
+        for server in servers:
+            server.stop(timeout=1)
 
 
 def main() -> int:

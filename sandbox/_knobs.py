@@ -1,23 +1,55 @@
-"""Fault-injection knobs of the chat API: added latency and error rate per endpoint.
+"""The knobs of the chat API: latency and faults per endpoint, the Cognito quota, the seed.
 
-A knob is addressed by an endpoint key (``list_rooms``, ``post_message``...). Values
-come from three places, all validated here so every source reports the same way:
+A latency or fault knob is addressed by an endpoint key (``list_rooms``,
+``post_message``...). A knob change is written as one JSON object, the body of
+``POST /_sandbox/knobs`` and the ``knobs`` of a schedule step::
 
-* ``KEY=VALUE`` items, from the ``--latency`` / ``--error-rate`` flags or the
-  comma-separated ``SANDBOX_LATENCY`` / ``SANDBOX_ERROR_RATE`` environment variables;
-* mappings, from :func:`sandbox.start` keyword arguments;
-* JSON objects posted to ``/_sandbox/knobs`` at runtime.
+    {
+      "latency_ms": {"list_rooms": 200, "get_me": {"dist": "lognormal",
+                                                    "median_ms": 80, "sigma": 0.5}},
+      "error_rate": {"post_message": 0.05},
+      "faults": {"list_messages": {"rate": 0.05, "kind": "status", "status": 429}},
+      "cognito_quota_per_s": 10,
+      "seed": 42
+    }
+
+Every field is optional and merged into the live table key by key. ``latency_ms`` is
+described in :mod:`sandbox._latency`, ``faults`` in :mod:`sandbox._faults`;
+``error_rate`` is shorthand for a status-500 fault. ``cognito_quota_per_s`` caps
+sign-ins per second at the Cognito proxy (null: no limit); ``seed`` reseeds the random
+source that draws latencies and decides faults (null: unpredictable).
+
+Values also come from ``KEY=VALUE`` items (the ``--latency``, ``--error-rate`` and
+``--fault`` flags, the ``SANDBOX_LATENCY`` and ``SANDBOX_ERROR_RATE`` variables) and
+from :func:`sandbox.start` arguments; all are checked by the same code, so every source
+reports a bad value the same way.
 """
 
 from __future__ import annotations
 
-import math
+import random
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Literal, TypedDict
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple, TypedDict, overload
 
 from loadgate.errors import SandboxError
+from sandbox._checks import integer, number
+from sandbox._faults import (
+    NO_FAULT,
+    Fault,
+    FaultSpec,
+    check_fault,
+    error_rate_fault,
+    parse_fault_text,
+)
+from sandbox._latency import (
+    NO_LATENCY,
+    Latency,
+    LatencySpec,
+    check_latency,
+    parse_latency_text,
+)
 
 ENDPOINT_KEYS: tuple[str, ...] = (
     "health",
@@ -28,132 +60,285 @@ ENDPOINT_KEYS: tuple[str, ...] = (
 )
 LATENCY_ENV = "SANDBOX_LATENCY"
 ERROR_RATE_ENV = "SANDBOX_ERROR_RATE"
-MAX_LATENCY_MS = 60_000.0
+MAX_QUOTA_PER_S = 100_000.0
+MAX_SEED = 2**63 - 1
+KNOB_FIELDS = ("latency_ms", "error_rate", "faults", "cognito_quota_per_s", "seed")
 
-KnobKind = Literal["latency_ms", "error_rate"]
+QUOTA_EXPECTED = "sign-ins per second from 0 to 100000, or null for no limit"
+SEED_EXPECTED = f"an integer from 0 to {MAX_SEED}, or null"
+
+KnobKind = Literal["latency_ms", "error_rate", "faults"]
 
 
 class KnobTable(TypedDict):
-    """Every knob, as ``GET /_sandbox/knobs`` returns it."""
+    """Every knob, as ``GET /_sandbox/knobs`` returns it.
 
-    latency_ms: dict[str, float]
+    ``latency_ms`` holds a number for a fixed delay and an object for a distribution;
+    ``error_rate`` is the ``rate`` of each endpoint's fault, whatever its kind.
+    """
+
+    latency_ms: dict[str, LatencySpec]
     error_rate: dict[str, float]
+    faults: dict[str, FaultSpec]
+    cognito_quota_per_s: float | None
+    seed: int | None
 
 
 @dataclass(frozen=True)
-class _Spec:
-    """How one kind of knob is written and bounded."""
+class KnobUpdate:
+    """A validated knob change, ready to apply; see :func:`parse_update`.
 
-    flag: str
-    env: str
-    placeholder: str
-    example: str
-    high: float
-    expected: str
-
-
-_SPECS: dict[KnobKind, _Spec] = {
-    "latency_ms": _Spec(
-        flag="--latency",
-        env=LATENCY_ENV,
-        placeholder="KEY=MS",
-        example="list_rooms=200",
-        high=MAX_LATENCY_MS,
-        expected="milliseconds from 0 to 60000",
-    ),
-    "error_rate": _Spec(
-        flag="--error-rate",
-        env=ERROR_RATE_ENV,
-        placeholder="KEY=FRACTION",
-        example="post_message=0.05",
-        high=1.0,
-        expected="a fraction from 0 to 1",
-    ),
-}
-
-
-def flag_for(kind: KnobKind) -> str:
-    """Return the command-line flag that sets knobs of ``kind``.
-
-    Args:
-        kind: ``"latency_ms"`` or ``"error_rate"``.
-
-    Returns:
-        ``"--latency"`` or ``"--error-rate"``.
+    Attributes:
+        latency: New latencies by endpoint key.
+        faults: New faults by endpoint key (``error_rate`` already turned into faults).
+        set_quota: Whether the change sets the Cognito quota.
+        quota_per_s: The new quota when ``set_quota``; None means no limit.
+        set_seed: Whether the change reseeds the random source.
+        seed: The new seed when ``set_seed``; None means an unpredictable one.
     """
-    return _SPECS[kind].flag
+
+    latency: Mapping[str, Latency] = field(default_factory=dict)
+    faults: Mapping[str, Fault] = field(default_factory=dict)
+    set_quota: bool = False
+    quota_per_s: float | None = None
+    set_seed: bool = False
+    seed: int | None = None
+
+    def then(self, later: KnobUpdate) -> KnobUpdate:
+        """Return this change followed by ``later``; ``later`` wins key by key.
+
+        Args:
+            later: The change applied second.
+
+        Returns:
+            One change with the effect of both.
+        """
+        return KnobUpdate(
+            latency={**self.latency, **later.latency},
+            faults={**self.faults, **later.faults},
+            set_quota=self.set_quota or later.set_quota,
+            quota_per_s=later.quota_per_s if later.set_quota else self.quota_per_s,
+            set_seed=self.set_seed or later.set_seed,
+            seed=later.seed if later.set_seed else self.seed,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """Return the change as the JSON body that :func:`parse_update` reads back.
+
+        Returns:
+            The body, with only the fields the change sets.
+        """
+        body: dict[str, object] = {
+            "latency_ms": {key: value.to_json() for key, value in self.latency.items()},
+            "faults": {key: value.to_json() for key, value in self.faults.items()},
+        }
+        if self.set_quota:
+            body["cognito_quota_per_s"] = self.quota_per_s
+        if self.set_seed:
+            body["seed"] = self.seed
+        return body
 
 
-def check_value(kind: KnobKind, key: str, raw: object, where: str) -> float:
-    """Validate one knob and return its value as a float.
+def check_key(key: object, where: str) -> str:
+    """Check that a knob is addressed by a known endpoint key.
 
     Args:
-        kind: Which knob table the value belongs to.
-        key: The endpoint key the knob applies to.
-        raw: The value as given: a number, or the text after ``=``.
-        where: Names the source in the error message, such as ``--latency 'a=1'``.
+        key: The key as given.
+        where: Names the knob in the error message.
 
     Returns:
-        The value, within the knob's bounds.
+        The key.
 
     Raises:
-        SandboxError: The key is unknown, or the value is not a number in range.
+        SandboxError: The key is not one of :data:`ENDPOINT_KEYS`.
     """
-    spec = _SPECS[kind]
-    if key not in ENDPOINT_KEYS:
+    if not isinstance(key, str) or key not in ENDPOINT_KEYS:
         known = ", ".join(ENDPOINT_KEYS)
         raise SandboxError(
             f"{where}: unknown endpoint key {key!r}; expected one of {known}"
         )
-
-    value = _as_number(raw)
-    if value is None:
-        raise SandboxError(f"{where}: {raw!r} is not a number")
-    if not 0.0 <= value <= spec.high:
-        raise SandboxError(
-            f"{where}: {raw!r} is out of range; expected {spec.expected}"
-        )
-    return value
+    return key
 
 
-def _as_number(raw: object) -> float | None:
-    """Return ``raw`` as a float, or None when it is not a number.
-
-    NaN and infinities come back as infinity, so the range check refuses them.
-    """
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else math.inf
-
-
-def parse_items(kind: KnobKind, items: Iterable[str], source: str) -> dict[str, float]:
-    """Parse ``KEY=VALUE`` items into a knob mapping.
+def parse_update(body: object, where: str = "") -> KnobUpdate:
+    """Validate a knob change given as JSON; nothing is applied here.
 
     Args:
-        kind: Which knob table the items set.
-        items: The items, such as ``["list_rooms=200", "get_me=50"]``.
+        body: The change, such as the body of ``POST /_sandbox/knobs``.
+        where: The path of ``body`` in its source, prefixed to every error message
+            (``steps[2].knobs``); empty for a request body.
+
+    Returns:
+        The change.
+
+    Raises:
+        SandboxError: A field, endpoint key or value is invalid; the message names it.
+    """
+    prefix = f"{where}." if where else ""
+    listed = ", ".join(repr(name) for name in KNOB_FIELDS)
+    if not isinstance(body, Mapping):
+        raise SandboxError(
+            f"{where or 'body'} must be a JSON object with any of {listed}"
+        )
+    for name in body:
+        if name not in KNOB_FIELDS:
+            lead = f"{where}: " if where else ""
+            raise SandboxError(
+                f"{lead}unknown field {name!r}; expected any of {listed}"
+            )
+
+    latency = {
+        key: check_latency(raw, path)
+        for key, raw, path in _entries(body, "latency_ms", prefix, "latencies")
+    }
+    faults = _faults(body, prefix)
+    update = KnobUpdate(latency=latency, faults=faults)
+    if "cognito_quota_per_s" in body:
+        update = update.then(_quota(body["cognito_quota_per_s"], prefix))
+    if "seed" in body:
+        update = update.then(_seed(body["seed"], prefix))
+    return update
+
+
+def _entries(
+    body: Mapping[str, object], name: str, prefix: str, what: str
+) -> list[tuple[str, object, str]]:
+    """Return ``(key, value, where)`` for each endpoint key of a section."""
+    section = body.get(name, {})
+    if not isinstance(section, Mapping):
+        raise SandboxError(
+            f"{prefix + name!r} must be an object of endpoint keys to {what}"
+        )
+    entries = []
+    for key, raw in section.items():
+        where = f"{prefix}{name}[{key!r}]"
+        entries.append((check_key(key, where), raw, where))
+    return entries
+
+
+def _faults(body: Mapping[str, object], prefix: str) -> dict[str, Fault]:
+    """Validate ``error_rate`` and ``faults``; one endpoint may appear in only one."""
+    faults = {
+        key: error_rate_fault(raw, path)
+        for key, raw, path in _entries(body, "error_rate", prefix, "numbers")
+    }
+    for key, raw, path in _entries(body, "faults", prefix, "fault objects"):
+        if key in faults:
+            raise SandboxError(
+                f"{prefix}error_rate[{key!r}] and {path} both set the fault of "
+                f"{key}; give only one"
+            )
+        faults[key] = check_fault(raw, path)
+    return faults
+
+
+def _quota(raw: object, prefix: str) -> KnobUpdate:
+    """Validate ``cognito_quota_per_s``: a rate, or null for no limit."""
+    where = f"{prefix}cognito_quota_per_s"
+    if raw is None:
+        return KnobUpdate(set_quota=True, quota_per_s=None)
+    rate = number(raw, where, QUOTA_EXPECTED, low=0.0, high=MAX_QUOTA_PER_S)
+    return KnobUpdate(set_quota=True, quota_per_s=rate)
+
+
+def _seed(raw: object, prefix: str) -> KnobUpdate:
+    """Validate ``seed``: an integer, or null for an unpredictable seed."""
+    if raw is None:
+        return KnobUpdate(set_seed=True, seed=None)
+    if isinstance(raw, str):
+        raise SandboxError(
+            f"{prefix}seed: {raw!r} is not an integer; expected {SEED_EXPECTED}"
+        )
+    seed = integer(raw, f"{prefix}seed", SEED_EXPECTED, low=0, high=MAX_SEED)
+    return KnobUpdate(set_seed=True, seed=seed)
+
+
+def check_quota(raw: object, where: str) -> float | None:
+    """Validate a Cognito sign-in quota given on a command line or as an argument.
+
+    Args:
+        raw: Sign-ins per second, or None for no limit.
+        where: Names the value in the error message, such as ``--cognito-quota``.
+
+    Returns:
+        The quota, or None.
+
+    Raises:
+        SandboxError: The value is not a number from 0 to 100000.
+    """
+    if raw is None:
+        return None
+    return number(raw, where, QUOTA_EXPECTED, low=0.0, high=MAX_QUOTA_PER_S)
+
+
+def check_seed(raw: object, where: str) -> int | None:
+    """Validate a seed given on a command line or as an argument.
+
+    Args:
+        raw: The seed, or None for an unpredictable one.
+        where: Names the value in the error message, such as ``--seed``.
+
+    Returns:
+        The seed, or None.
+
+    Raises:
+        SandboxError: The value is not an integer from 0 to 2**63-1.
+    """
+    if raw is None:
+        return None
+    return integer(raw, where, SEED_EXPECTED, low=0, high=MAX_SEED)
+
+
+@dataclass(frozen=True)
+class _ItemSyntax:
+    """How one kind of knob is written as ``KEY=VALUE`` items."""
+
+    flag: str
+    placeholder: str
+    example: str
+
+
+_ITEM_SYNTAX: dict[KnobKind, _ItemSyntax] = {
+    "latency_ms": _ItemSyntax("--latency", "KEY=MS", "list_rooms=200"),
+    "error_rate": _ItemSyntax("--error-rate", "KEY=FRACTION", "post_message=0.05"),
+    "faults": _ItemSyntax(
+        "--fault", "KEY=RATE:KIND[:ARG]", "list_messages=0.05:status:429"
+    ),
+}
+_ENV: dict[KnobKind, str] = {"latency_ms": LATENCY_ENV, "error_rate": ERROR_RATE_ENV}
+
+
+def parse_items(kind: KnobKind, items: Iterable[str], source: str) -> dict[str, Any]:
+    """Parse ``KEY=VALUE`` items into knob values as JSON.
+
+    Args:
+        kind: Which knob the items set.
+        items: The items, such as ``["list_rooms=200", "get_me=lognormal:80:0.5"]``.
         source: The flag or environment variable they came from, for error messages.
 
     Returns:
-        The knobs by endpoint key; a later item for the same key wins.
+        The values by endpoint key, in the JSON form :func:`parse_update` reads; a
+        later item for the same key wins.
 
     Raises:
         SandboxError: An item is not ``KEY=VALUE`` or its key or value is invalid.
     """
-    spec = _SPECS[kind]
-    knobs: dict[str, float] = {}
+    syntax = _ITEM_SYNTAX[kind]
+    knobs: dict[str, Any] = {}
     for item in items:
         where = f"{source} {item!r}"
         key, sep, raw = item.partition("=")
         if not sep or not key.strip() or not raw.strip():
             raise SandboxError(
-                f"{where}: expected {spec.placeholder}, e.g. {spec.example!r}"
+                f"{where}: expected {syntax.placeholder}, e.g. {syntax.example!r}"
             )
-        knobs[key.strip()] = check_value(kind, key.strip(), raw.strip(), where)
+        key = check_key(key.strip(), where)
+        if kind == "latency_ms":
+            knobs[key] = parse_latency_text(raw.strip(), where).to_json()
+        elif kind == "faults":
+            knobs[key] = parse_fault_text(raw.strip(), where).to_json()
+        else:
+            knobs[key] = error_rate_fault(raw.strip(), where).rate
     return knobs
 
 
@@ -161,139 +346,156 @@ _KIND_NAMES: dict[str, KnobKind] = {
     "latency": "latency_ms",
     "latency_ms": "latency_ms",
     "error_rate": "error_rate",
+    "fault": "faults",
+    "faults": "faults",
 }
 
 
-def parse_knobs(kind: str, items: Iterable[str]) -> dict[str, float]:
-    """Parse the values of a repeatable ``--latency`` or ``--error-rate`` flag.
+@overload
+def parse_knobs(
+    kind: Literal["latency", "latency_ms"], items: Iterable[str]
+) -> dict[str, LatencySpec]: ...
+
+
+@overload
+def parse_knobs(
+    kind: Literal["error_rate"], items: Iterable[str]
+) -> dict[str, float]: ...
+
+
+@overload
+def parse_knobs(
+    kind: Literal["fault", "faults"], items: Iterable[str]
+) -> dict[str, FaultSpec]: ...
+
+
+def parse_knobs(kind: str, items: Iterable[str]) -> dict[str, Any]:
+    """Parse the values of a repeatable ``--latency``, ``--error-rate`` or ``--fault`` flag.
 
     For command lines built outside this package, such as ``loadgate sandbox up``;
     errors name the flag the same way ``python -m sandbox up`` does.
 
     Args:
-        kind: ``"latency"`` (or ``"latency_ms"``) or ``"error_rate"``.
-        items: The flag's values, such as ``["list_rooms=200", "get_me=50"]``.
+        kind: ``"latency"`` (or ``"latency_ms"``), ``"error_rate"`` or ``"fault"``
+            (or ``"faults"``).
+        items: The flag's values, such as ``["list_rooms=200", "get_me=fixed:50"]``.
 
     Returns:
-        The knobs by endpoint key, ready for :func:`sandbox.start`.
+        The knobs by endpoint key, ready for :func:`sandbox.start`: milliseconds or
+        distribution objects, fractions, or fault objects.
 
     Raises:
         SandboxError: ``kind`` is unknown, or an item is not a valid ``KEY=VALUE``.
     """
     if kind not in _KIND_NAMES:
-        raise SandboxError(f"knob kind must be 'latency' or 'error_rate', got {kind!r}")
+        raise SandboxError(
+            f"knob kind must be 'latency', 'error_rate' or 'fault', got {kind!r}"
+        )
     canonical = _KIND_NAMES[kind]
-    return parse_items(canonical, items, _SPECS[canonical].flag)
+    return parse_items(canonical, items, _ITEM_SYNTAX[canonical].flag)
 
 
-def parse_env(kind: KnobKind, environ: Mapping[str, str]) -> dict[str, float]:
+def parse_env(kind: KnobKind, environ: Mapping[str, str]) -> dict[str, Any]:
     """Parse the environment variable of ``kind``, such as ``SANDBOX_LATENCY``.
 
     Args:
-        kind: Which knob table to read.
+        kind: ``"latency_ms"`` or ``"error_rate"``; faults have no variable.
         environ: The environment, usually ``os.environ``.
 
     Returns:
-        The knobs the variable sets; empty when it is unset or blank.
+        The knobs the variable sets, as JSON values; empty when it is unset or blank.
 
     Raises:
         SandboxError: The variable holds an invalid item.
     """
-    name = _SPECS[kind].env
-    text = environ.get(name, "")
-    items = [part for part in text.split(",") if part.strip()]
+    name = _ENV.get(kind)
+    if name is None:
+        return {}
+    items = [part for part in environ.get(name, "").split(",") if part.strip()]
     return parse_items(kind, items, name)
 
 
-def check_mapping(
-    kind: KnobKind, knobs: Mapping[str, object], name: str | None = None
-) -> dict[str, float]:
-    """Validate a mapping of endpoint keys to knob values.
+class Draw(NamedTuple):
+    """What happens to one request: its added delay and its fault, if any."""
 
-    Args:
-        kind: Which knob table the mapping sets.
-        knobs: Values by endpoint key.
-        name: Names the mapping in error messages; defaults to ``kind``.
-
-    Returns:
-        The validated knobs as floats.
-
-    Raises:
-        SandboxError: A key is unknown or a value is not a number in range.
-    """
-    label = name or kind
-    return {
-        key: check_value(kind, key, raw, f"{label}[{key!r}]")
-        for key, raw in knobs.items()
-    }
+    delay_ms: float
+    fault: Fault | None
 
 
 class Knobs:
     """The live knob table of one chat API process, safe to share between requests.
 
     Args:
-        latency_ms: Initial added latency by endpoint key.
-        error_rate: Initial error rate by endpoint key.
-
-    Raises:
-        SandboxError: An initial value is invalid.
+        initial: Knobs to apply at once; every endpoint starts with no latency and no
+            fault otherwise.
+        rng: The random source for latencies and faults; a fresh one when None.
     """
 
     def __init__(
-        self,
-        latency_ms: Mapping[str, object] | None = None,
-        error_rate: Mapping[str, object] | None = None,
+        self, initial: KnobUpdate | None = None, *, rng: random.Random | None = None
     ) -> None:
         self._lock = threading.Lock()
-        self._latency = dict.fromkeys(ENDPOINT_KEYS, 0.0)
-        self._errors = dict.fromkeys(ENDPOINT_KEYS, 0.0)
-        self.update(latency_ms or {}, error_rate or {})
+        self._rng = rng or random.Random()
+        self._latency: dict[str, Latency] = dict.fromkeys(ENDPOINT_KEYS, NO_LATENCY)
+        self._faults: dict[str, Fault] = dict.fromkeys(ENDPOINT_KEYS, NO_FAULT)
+        self._quota: float | None = None
+        self._seed: int | None = None
+        if initial is not None:
+            self.apply(initial)
 
-    def update(
-        self, latency_ms: Mapping[str, object], error_rate: Mapping[str, object]
-    ) -> None:
-        """Merge new values in; nothing changes unless every value is valid.
+    def apply(self, update: KnobUpdate) -> None:
+        """Merge a validated change in.
 
         Args:
-            latency_ms: Added latency in milliseconds by endpoint key.
-            error_rate: Fraction of requests answered with a 500, by endpoint key.
-
-        Raises:
-            SandboxError: A key is unknown or a value is out of range.
+            update: The change, from :func:`parse_update`.
         """
-        latency = check_mapping("latency_ms", latency_ms)
-        errors = check_mapping("error_rate", error_rate)
         with self._lock:
-            self._latency.update(latency)
-            self._errors.update(errors)
+            self._latency.update(update.latency)
+            self._faults.update(update.faults)
+            if update.set_quota:
+                self._quota = update.quota_per_s
+            if update.set_seed:
+                self._seed = update.seed
+                self._rng.seed(update.seed)
 
-    def latency_ms(self, key: str) -> float:
-        """Return the added latency of an endpoint, in milliseconds.
+    def draw(self, key: str) -> Draw:
+        """Decide the fate of one request to an endpoint.
 
-        Args:
-            key: The endpoint key.
-
-        Returns:
-            The latency; 0 for a key without a knob.
-        """
-        return self._latency.get(key, 0.0)
-
-    def error_rate(self, key: str) -> float:
-        """Return the fraction of requests to an endpoint that answer 500.
+        Two draws are made, always in this order, so a seeded sequence of requests
+        is reproducible: the delay (only a log-normal latency consumes random
+        numbers), then one ``random()`` compared with the fault's rate.
 
         Args:
             key: The endpoint key.
 
         Returns:
-            The rate; 0 for a key without a knob.
+            The delay in milliseconds and the fault to inject, or None.
         """
-        return self._errors.get(key, 0.0)
+        with self._lock:
+            delay_ms = self._latency.get(key, NO_LATENCY).sample(self._rng)
+            fault = self._faults.get(key, NO_FAULT)
+            chance = self._rng.random()
+        return Draw(delay_ms, fault if chance < fault.rate else None)
+
+    def cognito_quota_per_s(self) -> float | None:
+        """Return the sign-in quota of the Cognito proxy.
+
+        Returns:
+            Sign-ins per second, or None for no limit.
+        """
+        return self._quota
 
     def snapshot(self) -> KnobTable:
-        """Return a copy of every knob.
+        """Return a copy of every knob, as JSON.
 
         Returns:
-            Latency and error rate tables, each with every endpoint key.
+            The table, with every endpoint key in each per-endpoint section.
         """
         with self._lock:
-            return {"latency_ms": dict(self._latency), "error_rate": dict(self._errors)}
+            return {
+                "latency_ms": {k: v.to_json() for k, v in self._latency.items()},
+                "error_rate": {k: v.rate for k, v in self._faults.items()},
+                "faults": {k: v.to_json() for k, v in self._faults.items()},
+                "cognito_quota_per_s": self._quota,
+                "seed": self._seed,
+            }

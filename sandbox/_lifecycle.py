@@ -1,10 +1,13 @@
 """Starting, checking and stopping a sandbox: emulator, Cognito data and chat API.
 
-:func:`start` runs three steps and undoes the ones done if a later one fails:
+:func:`start` runs four steps and undoes the ones done if a later one fails:
 
 1. the moto server, in its own session, on a free port of 127.0.0.1;
 2. provisioning: user pool, app client and test users;
-3. the chat API, in its own session, on another free port, once the pool exists.
+3. the chat API process, in its own session, once the pool exists: the API, its
+   control port and the Cognito quota proxy, each on a free port;
+4. the schedule, if one was given, posted to the control port; its ``after_s`` count
+   from then.
 
 Only then is ``state.json`` written. :func:`stop` reads it, stops both process groups
 and removes it; with nothing running it does nothing.
@@ -12,25 +15,31 @@ and removes it; with nothing running it does nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType, TracebackType
+from typing import NamedTuple
 
 from loadgate.errors import SandboxError
 from sandbox import _procs
+from sandbox._client import SandboxControl
 from sandbox._cognito import REGION, check_password, generate_password, provision
+from sandbox._faults import FaultSpec
 from sandbox._knobs import (
     ERROR_RATE_ENV,
     LATENCY_ENV,
-    KnobKind,
-    check_mapping,
-    flag_for,
+    KnobUpdate,
     parse_env,
+    parse_update,
 )
+from sandbox._latency import LatencySpec
+from sandbox._proxy import STATS_PATH
+from sandbox._schedule import parse_steps
 from sandbox._state import STATE_FILE, SandboxState, write_state
 
 logger = logging.getLogger(__name__)
@@ -50,6 +59,7 @@ _API_MARKER = "_api_main.py"
 READY_PATH = "/_sandbox/ready"
 _API_SCRIPT = Path(__file__).with_name("_api_main.py")
 _NO_KNOBS: Mapping[str, float] = MappingProxyType({})
+_NO_FAULTS: Mapping[str, FaultSpec] = MappingProxyType({})
 
 
 class Sandbox:
@@ -63,10 +73,18 @@ class Sandbox:
         users: How many test users to create, from 1 to 1000.
         user_prefix: Test users are named ``{user_prefix}{i:04d}``.
         password: Every test user's password; a random one when None.
-        latency_ms: Added latency in milliseconds by endpoint key. Keys not given
-            here fall back to ``SANDBOX_LATENCY``.
+        latency_ms: Added latency by endpoint key: milliseconds, or a distribution
+            such as ``{"dist": "lognormal", "median_ms": 80, "sigma": 0.5}``. Keys
+            not given here fall back to ``SANDBOX_LATENCY``.
         error_rate: Fraction of requests answered 500, by endpoint key. Keys not
-            given here fall back to ``SANDBOX_ERROR_RATE``.
+            given here or in ``faults`` fall back to ``SANDBOX_ERROR_RATE``.
+        faults: Faults by endpoint key, such as ``{"rate": 0.05, "kind": "status",
+            "status": 429}``; an endpoint may be in ``error_rate`` or here, not both.
+        cognito_quota_per_s: Sign-in calls per second the Cognito proxy lets
+            through before it answers ``TooManyRequestsException``; None for no limit.
+        seed: Seeds the random source of latencies and faults, for reproducible runs.
+        schedule: Steps such as ``{"after_s": 15, "knobs": {...}}``, started once the
+            sandbox is ready; see :mod:`sandbox._schedule`.
         ready_timeout: Seconds each process may take to become ready.
 
     Raises:
@@ -80,8 +98,12 @@ class Sandbox:
         users: int = DEFAULT_USERS,
         user_prefix: str = DEFAULT_USER_PREFIX,
         password: str | None = None,
-        latency_ms: Mapping[str, float] = _NO_KNOBS,
+        latency_ms: Mapping[str, LatencySpec] = _NO_KNOBS,
         error_rate: Mapping[str, float] = _NO_KNOBS,
+        faults: Mapping[str, FaultSpec] = _NO_FAULTS,
+        cognito_quota_per_s: float | None = None,
+        seed: int | None = None,
+        schedule: Sequence[Mapping[str, object]] = (),
         ready_timeout: float = READY_TIMEOUT,
     ) -> None:
         _check_users(users, user_prefix)
@@ -96,8 +118,11 @@ class Sandbox:
         self._users = users
         self._user_prefix = user_prefix
         self._password = password
-        self._latency = check_mapping("latency_ms", latency_ms)
-        self._errors = check_mapping("error_rate", error_rate)
+        self._knobs = _start_knobs(
+            latency_ms, error_rate, faults, cognito_quota_per_s, seed
+        )
+        parse_steps(schedule, "schedule")
+        self._schedule = list(schedule)
         self._ready_timeout = ready_timeout
 
     def start(self) -> SandboxState:
@@ -111,13 +136,16 @@ class Sandbox:
                 variable is invalid, or a step failed; nothing is left running then.
         """
         _prepare(self.state_dir)
-        latency = {**parse_env("latency_ms", os.environ), **self._latency}
-        errors = {**parse_env("error_rate", os.environ), **self._errors}
+        from_env = {
+            "latency_ms": parse_env("latency_ms", os.environ),
+            "error_rate": parse_env("error_rate", os.environ),
+        }
+        knobs = parse_update(from_env).then(self._knobs)
         password = self._password or generate_password()
 
         started: dict[str, int] = {}
         try:
-            state = self._launch(started, password, latency, errors)
+            state = self._launch(started, password, knobs)
         except BaseException:
             _cleanup(started)
             raise
@@ -133,37 +161,35 @@ class Sandbox:
         return state
 
     def _launch(
-        self,
-        started: dict[str, int],
-        password: str,
-        latency: Mapping[str, float],
-        errors: Mapping[str, float],
+        self, started: dict[str, int], password: str, knobs: KnobUpdate
     ) -> SandboxState:
-        """Run the three start steps, recording each pid in ``started`` at once."""
-        cognito_endpoint = _start_moto(self.state_dir, started, self._ready_timeout)
+        """Run the start steps, recording each pid in ``started`` at once."""
+        moto_url = _start_moto(self.state_dir, started, self._ready_timeout)
         pool = provision(
-            cognito_endpoint,
+            moto_url,
             region=REGION,
             users=self._users,
             user_prefix=self._user_prefix,
             password=password,
         )
 
-        knob_flags = _knob_flags("latency_ms", latency)
-        knob_flags += _knob_flags("error_rate", errors)
-        api_url = _start_api(
+        urls = _start_api(
             self.state_dir,
             started,
             self._ready_timeout,
             [
-                *("--cognito-endpoint", cognito_endpoint, "--region", REGION),
+                *("--cognito-endpoint", moto_url, "--region", REGION),
                 *("--user-pool-id", pool.user_pool_id, "--client-id", pool.client_id),
-                *knob_flags,
+                *("--knobs", json.dumps(knobs.to_json())),
             ],
         )
+        if self._schedule:
+            SandboxControl(urls.control).schedule(self._schedule)
         return SandboxState(
-            api_url=api_url,
-            cognito_endpoint=cognito_endpoint,
+            api_url=urls.api,
+            control_url=urls.control,
+            cognito_endpoint=urls.proxy,
+            cognito_upstream=moto_url,
             region=REGION,
             user_pool_id=pool.user_pool_id,
             client_id=pool.client_id,
@@ -200,8 +226,12 @@ def start(
     users: int = DEFAULT_USERS,
     user_prefix: str = DEFAULT_USER_PREFIX,
     password: str | None = None,
-    latency_ms: Mapping[str, float] = _NO_KNOBS,
+    latency_ms: Mapping[str, LatencySpec] = _NO_KNOBS,
     error_rate: Mapping[str, float] = _NO_KNOBS,
+    faults: Mapping[str, FaultSpec] = _NO_FAULTS,
+    cognito_quota_per_s: float | None = None,
+    seed: int | None = None,
+    schedule: Sequence[Mapping[str, object]] = (),
     ready_timeout: float = READY_TIMEOUT,
 ) -> SandboxState:
     """Start a sandbox and return once both processes serve; see :class:`Sandbox`.
@@ -211,8 +241,13 @@ def start(
         users: How many test users to create, from 1 to 1000.
         user_prefix: Test users are named ``{user_prefix}{i:04d}``.
         password: Every test user's password; a random one when None.
-        latency_ms: Added latency in milliseconds by endpoint key.
+        latency_ms: Added latency by endpoint key: milliseconds or a distribution.
         error_rate: Fraction of requests answered 500, by endpoint key.
+        faults: Faults by endpoint key, such as ``{"rate": 0.1, "kind": "reset"}``.
+        cognito_quota_per_s: Sign-ins per second the Cognito proxy allows; None for
+            no limit.
+        seed: Seeds the random source of latencies and faults.
+        schedule: Knob changes and outages to apply over time, once ready.
         ready_timeout: Seconds each process may take to become ready.
 
     Returns:
@@ -229,6 +264,10 @@ def start(
         password=password,
         latency_ms=latency_ms,
         error_rate=error_rate,
+        faults=faults,
+        cognito_quota_per_s=cognito_quota_per_s,
+        seed=seed,
+        schedule=schedule,
         ready_timeout=ready_timeout,
     )
     return sandbox.start()
@@ -274,8 +313,8 @@ def status(state_dir: Path) -> SandboxState:
         The state of the running sandbox.
 
     Raises:
-        SandboxError: No sandbox is recorded there, a process is gone, or the chat
-            API does not answer its readiness probe.
+        SandboxError: No sandbox is recorded there, a process is gone, the control
+            port does not answer, or the chat API does not answer outside an outage.
     """
     state_dir = Path(state_dir).resolve()
     state = SandboxState.load(state_dir)
@@ -286,13 +325,24 @@ def status(state_dir: Path) -> SandboxState:
                 "running; clean up with `python -m sandbox down`"
             )
 
-    probe = f"{state.api_url}{READY_PATH}"
-    if _procs.http_status(probe) != 200:
-        raise SandboxError(
-            f"sandbox in {str(state_dir)!r} is broken: {probe} does not answer 200; "
-            f"see {API_LOG} there"
-        )
+    probes = [f"{state.control_url}{READY_PATH}"]
+    if state.control_url != state.api_url and not _api_is_down(state):
+        probes.append(f"{state.api_url}{READY_PATH}")
+    for probe in probes:
+        if _procs.http_status(probe) != 200:
+            raise SandboxError(
+                f"sandbox in {str(state_dir)!r} is broken: {probe} does not answer "
+                f"200; see {API_LOG} there"
+            )
     return state
+
+
+def _api_is_down(state: SandboxState) -> bool:
+    """Tell whether an outage has the chat API down on purpose."""
+    try:
+        return SandboxControl(state.control_url).outage_status()["down"]
+    except SandboxError:
+        return False
 
 
 @contextmanager
@@ -302,8 +352,12 @@ def running(
     users: int = DEFAULT_USERS,
     user_prefix: str = DEFAULT_USER_PREFIX,
     password: str | None = None,
-    latency_ms: Mapping[str, float] = _NO_KNOBS,
+    latency_ms: Mapping[str, LatencySpec] = _NO_KNOBS,
     error_rate: Mapping[str, float] = _NO_KNOBS,
+    faults: Mapping[str, FaultSpec] = _NO_FAULTS,
+    cognito_quota_per_s: float | None = None,
+    seed: int | None = None,
+    schedule: Sequence[Mapping[str, object]] = (),
     ready_timeout: float = READY_TIMEOUT,
 ) -> Iterator[SandboxState]:
     """Run a sandbox for the duration of a ``with`` block; it always stops after.
@@ -313,8 +367,13 @@ def running(
         users: How many test users to create, from 1 to 1000.
         user_prefix: Test users are named ``{user_prefix}{i:04d}``.
         password: Every test user's password; a random one when None.
-        latency_ms: Added latency in milliseconds by endpoint key.
+        latency_ms: Added latency by endpoint key: milliseconds or a distribution.
         error_rate: Fraction of requests answered 500, by endpoint key.
+        faults: Faults by endpoint key, such as ``{"rate": 0.1, "kind": "reset"}``.
+        cognito_quota_per_s: Sign-ins per second the Cognito proxy allows; None for
+            no limit.
+        seed: Seeds the random source of latencies and faults.
+        schedule: Knob changes and outages to apply over time, once ready.
         ready_timeout: Seconds each process may take to become ready.
 
     Yields:
@@ -330,6 +389,10 @@ def running(
         password=password,
         latency_ms=latency_ms,
         error_rate=error_rate,
+        faults=faults,
+        cognito_quota_per_s=cognito_quota_per_s,
+        seed=seed,
+        schedule=schedule,
         ready_timeout=ready_timeout,
     )
     with sandbox as state:
@@ -414,34 +477,60 @@ def _start_moto(state_dir: Path, started: dict[str, int], timeout: float) -> str
     return endpoint
 
 
+class _Urls(NamedTuple):
+    """Where the chat API process listens."""
+
+    api: str
+    control: str
+    proxy: str
+
+
 def _start_api(
     state_dir: Path, started: dict[str, int], timeout: float, options: list[str]
-) -> str:
-    """Start the chat API and return its URL once its readiness probe answers 200."""
-    port = _procs.free_port()
-    url = f"http://127.0.0.1:{port}"
+) -> _Urls:
+    """Start the chat API process; return its URLs once all three listeners answer."""
+    ports = [_procs.free_port() for _ in range(3)]
+    urls = _Urls(*(f"http://127.0.0.1:{port}" for port in ports))
     # -P: the script's directory must not shadow stdlib modules on sys.path.
-    command = [sys.executable, "-P", str(_API_SCRIPT), "--port", str(port)]
+    command = [sys.executable, "-P", str(_API_SCRIPT), "--port", str(ports[0])]
+    command += ["--control-port", str(ports[1]), "--proxy-port", str(ports[2])]
     command += ["--state-dir", str(state_dir), *options]
     log_path = state_dir / API_LOG
+    probes = (
+        f"{urls.api}{READY_PATH}",
+        f"{urls.control}{READY_PATH}",
+        f"{urls.proxy}{STATS_PATH}",
+    )
 
     started["api"] = _procs.spawn(command, log_path, _child_env())
     _procs.wait_ready(
         "chat api",
         started["api"],
-        lambda: _procs.http_status(f"{url}{READY_PATH}") == 200,
+        lambda: all(_procs.http_status(probe) == 200 for probe in probes),
         log_path,
         timeout,
     )
-    return url
+    return urls
 
 
-def _knob_flags(kind: KnobKind, knobs: Mapping[str, float]) -> list[str]:
-    """Turn knobs into repeated ``--latency KEY=MS`` style flags."""
-    flags: list[str] = []
-    for key, value in knobs.items():
-        flags += [flag_for(kind), f"{key}={value!r}"]
-    return flags
+def _start_knobs(
+    latency_ms: Mapping[str, object],
+    error_rate: Mapping[str, object],
+    faults: Mapping[str, object],
+    cognito_quota_per_s: object,
+    seed: object,
+) -> KnobUpdate:
+    """Check the knob arguments of :class:`Sandbox` as one knob change."""
+    body: dict[str, object] = {
+        "latency_ms": latency_ms,
+        "error_rate": error_rate,
+        "faults": faults,
+    }
+    if cognito_quota_per_s is not None:
+        body["cognito_quota_per_s"] = cognito_quota_per_s
+    if seed is not None:
+        body["seed"] = seed
+    return parse_update(body)
 
 
 def _cleanup(started: Mapping[str, int]) -> None:

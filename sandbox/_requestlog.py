@@ -1,7 +1,8 @@
 """The chat API's per-request log: one JSON object per line, appended to a file.
 
 Each line holds ``ts`` (arrival, epoch seconds), ``method``, ``endpoint`` (the
-endpoint key, or null for unknown paths), ``path``, ``status`` and ``duration_ms``.
+endpoint key, or null for unknown paths), ``path``, ``status`` (0 when a ``reset`` or
+``timeout`` fault closed the connection without a response) and ``duration_ms``.
 Headers, query strings and bodies are never written, so no token can reach the file.
 """
 

@@ -1,7 +1,9 @@
 """``state.json``: what a running sandbox is and how to reach and stop it.
 
 The file holds the shared test-user password, so it is written with mode 0600 and only
-ever replaced whole.
+ever replaced whole. A file written before the control port and the Cognito proxy
+existed (no ``control_url`` or ``cognito_upstream``) still loads, so such a sandbox can
+be stopped: its API port stands in for the control port, its emulator for the proxy.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ STATE_FILE = "state.json"
 
 _TYPES: dict[str, type] = {
     "api_url": str,
+    "control_url": str,
     "cognito_endpoint": str,
+    "cognito_upstream": str,
     "region": str,
     "user_pool_id": str,
     "client_id": str,
@@ -41,7 +45,11 @@ class SandboxState:
 
     Attributes:
         api_url: Base URL of the chat API, such as ``http://127.0.0.1:5123``.
-        cognito_endpoint: Base URL of the Cognito emulator (boto3 ``endpoint_url``).
+        control_url: Base URL of the control port (knobs, schedules, outages, proxy
+            counters), which stays up while the API is down.
+        cognito_endpoint: Base URL every Cognito client uses (boto3 ``endpoint_url``):
+            the quota proxy in front of the emulator.
+        cognito_upstream: Base URL of the Cognito emulator itself, behind the proxy.
         region: AWS region of the user pool.
         user_pool_id: The user pool id.
         client_id: The app client id; the client has no secret.
@@ -53,7 +61,9 @@ class SandboxState:
     """
 
     api_url: str
+    control_url: str
     cognito_endpoint: str
+    cognito_upstream: str
     region: str
     user_pool_id: str
     client_id: str
@@ -98,6 +108,11 @@ class SandboxState:
         """Check the parsed file field by field and build the state."""
         if not isinstance(data, dict):
             raise SandboxError(f"{str(path)!r}: expected a JSON object")
+        data = {
+            "control_url": data.get("api_url"),
+            "cognito_upstream": data.get("cognito_endpoint"),
+            **data,
+        }
         for key, kind in _TYPES.items():
             if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
                 raise SandboxError(

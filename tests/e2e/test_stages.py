@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -138,3 +144,71 @@ def test_slow_target_shows_shortfall_and_corrected_latency(
     assert float(paced["throughput_rps"]) < 70
     assert int(paced["late_sends"]) > 100
     assert float(paced["co_p95_ms"]) > float(paced["p95_ms"]) * 2
+
+
+THREE_STAGES = {
+    "wait_time": {"min": 0.1, "max": 0.3},
+    "stages": [
+        {"name": "Light", "users": 6, "spawn_rate": 6, "duration": 4},
+        {"name": "Heavy", "users": 12, "spawn_rate": 12, "duration": 10},
+        {"name": "Peak", "users": 12, "spawn_rate": 12, "duration": 4},
+    ],
+}
+
+
+def test_lost_worker_degrades_the_run_but_keeps_its_data(
+    tmp_path: Path, sandbox_state: SandboxState
+) -> None:
+    path = scenario_file(tmp_path, "three", THREE_STAGES)
+    results = tmp_path / "results"
+    command = [
+        sys.executable,
+        "-m",
+        "loadgate",
+        "run",
+        "--scenario",
+        "three",
+        "--scenarios-file",
+        str(path),
+        "--sandbox",
+        state_dir(sandbox_state),
+        "--workers",
+        "3",
+        "--results",
+        str(results),
+    ]
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as run:
+        assert run.stderr is not None
+        for line in run.stderr:
+            if line.startswith("stage Heavy started"):
+                break
+        (run_dir,) = results.iterdir()
+        victim = json.loads((run_dir / "workers.json").read_text())["workers"][0]
+        killed_at = time.time()
+        os.kill(victim, signal.SIGKILL)
+        out, _ = run.communicate(timeout=120)
+
+    assert run.returncode in (0, 1), out
+    facts = json.loads((run_dir / "run.json").read_text())
+    assert facts["degraded"] is True
+    (lost,) = facts["lost_workers"]
+    heavy = next(stage for stage in facts["stages"] if stage["name"] == "Heavy")
+    assert killed_at <= lost["at"] <= heavy["end"]
+    # Killed as Heavy began: it ran its third of Light's or of Heavy's users.
+    assert lost["users"] in (2, 4)
+    # Its share of all users then: a third, or less while the others ramp to Heavy.
+    assert 15 <= lost["share_pct"] <= 33.4
+    assert facts["stopped_early"] is False
+
+    # Everything the master received is in the stage table: compare with Locust's own.
+    with (run_dir / "loadgate_stats.csv").open(encoding="utf-8", newline="") as handle:
+        locust_rows = list(csv.DictReader(handle))
+    api_requests = sum(
+        int(row["Request Count"])
+        for row in locust_rows
+        if row["Name"] != "Aggregated" and row["Type"] != "cognito"
+    )
+    staged = sum(int(row["requests"]) for row in stage_totals(run_dir).values())
+    assert staged == api_requests

@@ -192,7 +192,7 @@ def test_ramp_longer_than_stage_is_refused(
         (
             lambda d: d["scenarios"]["demo"].update(stagse=[]),
             "scenarios.demo: unknown key 'stagse' (did you mean 'stages'?); known keys: "
-            "description, wait_time, stages, thresholds",
+            "description, wait_time, stages, thresholds, min_samples",
         ),
         (
             lambda d: d["thresholds"].append(

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import ZERO_KNOBS, Api, sign_in
+from sandbox_helpers import Api, sign_in
 
 import sandbox
-from sandbox import SandboxState
+from sandbox import SandboxControl, SandboxState
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +36,23 @@ def tokens(sandbox_state: SandboxState) -> dict[str, str]:
     return {"id": result["IdToken"], "access": result["AccessToken"]}
 
 
+@pytest.fixture(scope="session")
+def control_api(sandbox_state: SandboxState) -> Api:
+    """The shared sandbox's control port, spoken to with the raw HTTP client."""
+    return Api(sandbox_state.control_url)
+
+
 @pytest.fixture
-def knobs(api: Api) -> Iterator[Api]:
+def ctl(sandbox_state: SandboxState) -> Iterator[SandboxControl]:
+    """The control client of the shared sandbox, reset to no schedule, outage or knob
+    after the test, with an unpredictable seed again."""
+    client = sandbox.control(sandbox_state)
+    yield client
+    client.reset()
+    client.set_knobs({"seed": None})
+
+
+@pytest.fixture
+def knobs(api: Api, ctl: SandboxControl) -> Api:
     """The API, with every knob reset to zero after the test."""
-    yield api
-    reply = api.post("/_sandbox/knobs", ZERO_KNOBS)
-    assert reply.status == 200
+    return api

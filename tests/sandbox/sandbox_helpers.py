@@ -1,14 +1,17 @@
-"""Helpers shared by the sandbox tests: an HTTP client, sign-in and process checks."""
+"""Helpers shared by the sandbox tests: HTTP clients, sign-in, polling, process checks."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sandbox
 from sandbox import SandboxState
@@ -19,6 +22,17 @@ ZERO_KNOBS = {
     "latency_ms": dict.fromkeys(sandbox.ENDPOINT_KEYS, 0),
     "error_rate": dict.fromkeys(sandbox.ENDPOINT_KEYS, 0),
 }
+# GET /_sandbox/knobs after a reset with an unpredictable seed.
+ZERO_TABLE = {
+    **ZERO_KNOBS,
+    "faults": {
+        key: {"rate": 0, "kind": "status", "status": 500}
+        for key in sandbox.ENDPOINT_KEYS
+    },
+    "cognito_quota_per_s": None,
+    "seed": None,
+}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -97,3 +111,48 @@ def sign_in(state: SandboxState, username: str, client_id: str | None = None) ->
     finally:
         client.close()
     return result["AuthenticationResult"]
+
+
+def poll(check: Callable[[], T | None], timeout: float = 10.0) -> T:
+    """Call ``check`` until it returns something other than None; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result is not None:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class RawOutcome:
+    """What one request on a fresh connection ended with: a reply or an exception."""
+
+    status: int | None
+    headers: dict[str, str]
+    body: bytes
+    error: BaseException | None
+    elapsed: float
+
+
+def raw_get(url: str, path: str, headers: dict[str, str] | None = None) -> RawOutcome:
+    """GET with http.client on a new connection, keeping connection errors as values."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    started = time.perf_counter()
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        body = response.read()
+        return RawOutcome(
+            response.status,
+            dict(response.getheaders()),
+            body,
+            None,
+            time.perf_counter() - started,
+        )
+    except OSError as error:
+        return RawOutcome(None, {}, b"", error, time.perf_counter() - started)
+    finally:
+        connection.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sandbox_helpers import ZERO_KNOBS, Api, sign_in
+from sandbox_helpers import ZERO_KNOBS, ZERO_TABLE, Api, sign_in
 
 from sandbox import SandboxState, read_request_log
 from sandbox._cognito import cognito_client
@@ -313,6 +313,7 @@ def test_knobs_are_merged_at_runtime_and_readable(knobs: Api) -> None:
 
 
 KNOB_KEYS = "health, list_rooms, get_me, list_messages, post_message"
+KNOB_FIELDS = "'latency_ms', 'error_rate', 'faults', 'cognito_quota_per_s', 'seed'"
 
 
 @pytest.mark.parametrize(
@@ -346,7 +347,7 @@ KNOB_KEYS = "health, list_rooms, get_me, list_messages, post_message"
         ),
         pytest.param(
             {"latency": {}},
-            "unknown field 'latency'; expected 'latency_ms' and/or 'error_rate'",
+            f"unknown field 'latency'; expected any of {KNOB_FIELDS}",
             id="unknown-field",
         ),
         pytest.param(
@@ -356,7 +357,7 @@ KNOB_KEYS = "health, list_rooms, get_me, list_messages, post_message"
         ),
         pytest.param(
             [],
-            "body must be a JSON object with 'latency_ms' and/or 'error_rate'",
+            f"body must be a JSON object with any of {KNOB_FIELDS}",
             id="not-an-object",
         ),
     ],
@@ -374,7 +375,7 @@ def test_knob_update_is_all_or_nothing(knobs: Api) -> None:
     reply = knobs.post("/_sandbox/knobs", body)
 
     assert reply.status == 400
-    assert knobs.get("/_sandbox/knobs").body == ZERO_KNOBS
+    assert knobs.get("/_sandbox/knobs").body == ZERO_TABLE
 
 
 def test_request_log_has_one_line_per_request(

@@ -18,7 +18,9 @@ from sandbox._cognito import cognito_client
 
 STATE_FIELDS = {
     "api_url",
+    "control_url",
     "cognito_endpoint",
+    "cognito_upstream",
     "region",
     "user_pool_id",
     "client_id",
@@ -33,9 +35,20 @@ STATE_FIELDS = {
 def test_public_names_are_pinned() -> None:
     assert sorted(sandbox.__all__) == [
         "ENDPOINT_KEYS",
+        "FAULT_KINDS",
+        "FAULT_STATUSES",
+        "FaultSpec",
+        "KnobTable",
+        "LatencySpec",
+        "OutageStatus",
+        "ProxyStats",
         "RequestRecord",
+        "SIGN_IN_TARGETS",
         "Sandbox",
+        "SandboxControl",
         "SandboxState",
+        "ScheduleView",
+        "control",
         "main",
         "parse_knobs",
         "read_request_log",
@@ -57,9 +70,27 @@ def test_state_file_is_private_and_complete(
     assert set(data) == STATE_FIELDS
     assert set(data["pids"]) == {"moto", "api"}
     assert data["region"] == "us-east-1"
-    assert data["api_url"].startswith("http://127.0.0.1:")
-    assert data["cognito_endpoint"].startswith("http://127.0.0.1:")
+    urls = [
+        data[key]
+        for key in ("api_url", "control_url", "cognito_endpoint", "cognito_upstream")
+    ]
+    assert all(url.startswith("http://127.0.0.1:") for url in urls)
+    assert len(set(urls)) == 4
     assert SandboxState.load(sandbox_dir) == sandbox_state
+
+
+def test_state_written_before_the_control_port_still_loads(
+    sandbox_state: SandboxState, tmp_path: Path
+) -> None:
+    legacy = sandbox_state.to_json()
+    del legacy["control_url"], legacy["cognito_upstream"]
+    (tmp_path / "state.json").write_text(json.dumps(legacy))
+
+    loaded = SandboxState.load(tmp_path)
+
+    assert loaded.control_url == sandbox_state.api_url
+    assert loaded.cognito_upstream == sandbox_state.cognito_endpoint
+    assert loaded.pids == sandbox_state.pids
 
 
 def test_state_repr_hides_the_password(sandbox_state: SandboxState) -> None:
@@ -132,25 +163,42 @@ def test_start_applies_knobs_from_arguments_and_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SANDBOX_LATENCY", "get_me=40,health=999")
-    monkeypatch.setenv("SANDBOX_ERROR_RATE", "list_rooms=0.5")
+    monkeypatch.setenv("SANDBOX_ERROR_RATE", "list_rooms=0.5,list_messages=0.9")
+
+    lognormal = {"dist": "lognormal", "median_ms": 80, "sigma": 0.5}
+    late = {"after_s": 3600, "knobs": {"latency_ms": {"health": 0}}}
+    fault_503 = {"rate": 1, "kind": "status", "status": 503}
 
     with sandbox.running(
         tmp_path,
         users=1,
         user_prefix="knob-",
-        latency_ms={"health": 150},
+        latency_ms={"health": 150, "list_messages": lognormal},
         error_rate={"post_message": 1.0},
+        faults={"list_messages": {"rate": 0.25, "kind": "reset"}},
+        cognito_quota_per_s=7,
+        seed=99,
+        schedule=[{"after_s": 0, "knobs": {"faults": {"get_me": fault_503}}}, late],
     ) as state:
         api = Api(state.api_url)
         table = api.get("/_sandbox/knobs").body
         health = api.get("/health")
+        pending = sandbox.control(state).pending()
 
     assert state.usernames == ["knob-0000"]
     assert table["latency_ms"]["health"] == 150
     assert table["latency_ms"]["get_me"] == 40
+    assert table["latency_ms"]["list_messages"] == lognormal
     assert table["error_rate"]["list_rooms"] == 0.5
+    # SANDBOX_ERROR_RATE's list_messages gives way to the fault given for it.
+    assert table["faults"]["list_messages"] == {"rate": 0.25, "kind": "reset"}
     assert table["error_rate"]["post_message"] == 1.0
+    assert table["faults"]["get_me"] == fault_503
+    assert table["cognito_quota_per_s"] == 7
+    assert table["seed"] == 99
     assert health.elapsed >= 0.15
+    assert pending["applied"] == 1
+    assert [p["step"] for p in pending["pending"]] == [late]
 
 
 def test_stop_ends_both_processes_and_is_idempotent(tmp_path: Path) -> None:
@@ -182,6 +230,16 @@ def test_running_stops_the_sandbox_when_the_block_fails(tmp_path: Path) -> None:
     assert set(pids) == {"moto", "api"}
     assert all(process_gone(pid) for pid in pids.values())
     assert not (tmp_path / "state.json").exists()
+
+
+def test_refused_schedule_stops_nothing_it_started(tmp_path: Path) -> None:
+    with pytest.raises(SandboxError) as caught:
+        sandbox.start(tmp_path, users=1, schedule=[{"after_s": 1}])
+
+    assert str(caught.value) == (
+        "schedule[0]: nothing to do; give 'knobs' and/or 'outage'"
+    )
+    assert not (tmp_path / "moto.log").exists()
 
 
 def test_status_without_a_sandbox_says_how_to_start_one(tmp_path: Path) -> None:

@@ -1,0 +1,165 @@
+"""Latency distributions and fault kinds of a running sandbox, over real connections."""
+
+from __future__ import annotations
+
+import http.client
+import math
+import random
+from pathlib import Path
+
+import pytest
+from sandbox_helpers import Api, raw_get
+
+from sandbox import SandboxControl, SandboxState, read_request_log
+
+
+def _last_record(state: SandboxState) -> dict[str, object]:
+    return dict(read_request_log(state.request_log)[-1])
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 403])
+def test_status_fault_answers_the_chosen_status(
+    ctl: SandboxControl, api: Api, tokens: dict[str, str], status: int
+) -> None:
+    ctl.set_knobs({"faults": {"list_rooms": {"rate": 1, "status": status}}})
+
+    reply = api.get("/api/v1/rooms", token=tokens["id"])
+
+    assert reply.status == status
+    assert reply.body == {"error": "injected error on list_rooms"}
+    assert "Retry-After" not in reply.headers
+
+
+@pytest.mark.parametrize(
+    ("spec", "retry_after"),
+    [
+        pytest.param({}, "1", id="default"),
+        pytest.param({"retry_after_s": 30}, "30", id="given"),
+    ],
+)
+def test_429_fault_carries_retry_after(
+    ctl: SandboxControl, api: Api, spec: dict[str, int], retry_after: str
+) -> None:
+    ctl.set_knobs({"faults": {"health": {"rate": 1, "status": 429, **spec}}})
+
+    reply = api.get("/health")
+
+    assert reply.status == 429
+    assert reply.headers["Retry-After"] == retry_after
+    assert reply.body == {"error": "injected error on health"}
+
+
+def test_reset_fault_closes_the_connection_with_a_tcp_reset(
+    ctl: SandboxControl, sandbox_state: SandboxState
+) -> None:
+    ctl.set_knobs({"faults": {"health": {"rate": 1, "kind": "reset"}}})
+
+    outcome = raw_get(sandbox_state.api_url, "/health")
+
+    assert outcome.status is None
+    assert isinstance(outcome.error, ConnectionResetError)
+    assert not isinstance(outcome.error, http.client.RemoteDisconnected)
+    record = _last_record(sandbox_state)
+    assert (record["endpoint"], record["status"]) == ("health", 0)
+
+
+def test_timeout_fault_holds_the_request_then_closes_without_answer(
+    ctl: SandboxControl, sandbox_state: SandboxState
+) -> None:
+    ctl.set_knobs({"faults": {"health": {"rate": 1, "kind": "timeout", "hold_s": 0.4}}})
+
+    outcome = raw_get(sandbox_state.api_url, "/health")
+
+    assert outcome.status is None
+    assert isinstance(outcome.error, http.client.RemoteDisconnected)
+    assert outcome.elapsed >= 0.4
+    record = _last_record(sandbox_state)
+    assert record["status"] == 0
+    assert isinstance(record["duration_ms"], float) and record["duration_ms"] >= 400
+
+
+def test_echo_auth_fault_leaks_the_header_in_the_body_only(
+    ctl: SandboxControl,
+    api: Api,
+    sandbox_state: SandboxState,
+    sandbox_dir: Path,
+    tokens: dict[str, str],
+) -> None:
+    ctl.set_knobs({"faults": {"get_me": {"rate": 1, "kind": "echo_auth"}}})
+
+    reply = api.get("/api/v1/users/me", token=tokens["access"])
+
+    assert reply.status == 500
+    assert reply.body == {
+        "error": "injected error on get_me",
+        "authorization": f"Bearer {tokens['access']}",
+    }
+    for log in ("requests.jsonl", "api.log", "moto.log"):
+        assert tokens["access"] not in (sandbox_dir / log).read_text(), log
+
+
+def test_faults_follow_the_seeded_random_source(ctl: SandboxControl, api: Api) -> None:
+    ctl.set_knobs({"faults": {"health": {"rate": 0.5, "status": 503}}, "seed": 2024})
+
+    statuses = [api.get("/health").status for _ in range(16)]
+
+    reference = random.Random(2024)
+    assert statuses == [503 if reference.random() < 0.5 else 200 for _ in range(16)]
+    assert 0 < statuses.count(503) < 16
+
+
+def test_lognormal_latency_is_reproducible_with_a_seed(
+    ctl: SandboxControl, api: Api
+) -> None:
+    spec = {"dist": "lognormal", "median_ms": 30, "sigma": 0.6}
+    ctl.set_knobs({"latency_ms": {"health": spec}, "seed": 11})
+
+    replies = [api.get("/health") for _ in range(6)]
+
+    reference = random.Random(11)
+    expected = []
+    for _ in range(6):
+        expected.append(f"{reference.lognormvariate(math.log(30), 0.6):.3f}")
+        reference.random()
+    assert [reply.headers["X-Sandbox-Delay-Ms"] for reply in replies] == expected
+    assert all(
+        reply.elapsed >= float(delay) / 1000
+        for reply, delay in zip(replies, expected, strict=True)
+    )
+    assert len(set(expected)) == 6
+
+
+def test_fixed_distribution_object_equals_the_number_shorthand(
+    ctl: SandboxControl, api: Api
+) -> None:
+    table = ctl.set_knobs({"latency_ms": {"health": {"dist": "fixed", "ms": 120}}})
+
+    reply = api.get("/health")
+
+    assert table["latency_ms"]["health"] == 120
+    assert reply.headers["X-Sandbox-Delay-Ms"] == "120.000"
+    assert reply.elapsed >= 0.12
+
+
+def test_requests_without_delay_carry_no_delay_header(api: Api) -> None:
+    reply = api.get("/health")
+
+    assert reply.status == 200
+    assert "X-Sandbox-Delay-Ms" not in reply.headers
+
+
+def test_latency_is_added_before_the_fault(
+    ctl: SandboxControl, api: Api, sandbox_state: SandboxState
+) -> None:
+    ctl.set_knobs(
+        {
+            "latency_ms": {"health": 150},
+            "faults": {"health": {"rate": 1, "status": 502}},
+        }
+    )
+
+    reply = api.get("/health")
+
+    assert reply.status == 502
+    assert reply.elapsed >= 0.15
+    assert _last_record(sandbox_state)["status"] == 502
