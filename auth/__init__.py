@@ -17,6 +17,7 @@ from auth.cognito import (
     CognitoTokenProvider,
     Token,
     TokenProvider,
+    check_settings,
     make_cognito_client,
     secret_hash,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "TokenProvider",
     "UsersResult",
     "admin_client",
+    "check_settings",
     "create_test_users",
     "delete_test_users",
     "make_cognito_client",

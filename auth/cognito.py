@@ -46,7 +46,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from auth._pacing import Backoff, RateLimiter, Sleep, Turn
+from auth._pacing import Backoff, RateLimiter, Sleep
 from loadgate.errors import AuthError
 from loadgate.scenarios import AuthConfig
 
@@ -202,7 +202,7 @@ class CognitoTokenProvider:
         rng: random.Random | None = None,
         refresh_fraction: float | None = None,
     ) -> None:
-        _check(config)
+        check_settings(config)
         self.config = config
         self._observe = observe
         self._client = client if client is not None else make_cognito_client(config)
@@ -447,26 +447,17 @@ class CognitoTokenProvider:
             started = time.perf_counter()
             try:
                 response: dict[str, Any] = getattr(self._client, method)(**request)
-            except ClientError as exc:
+            except (ClientError, BotoCoreError) as exc:
                 code = _code(exc)
                 self._record(call, started, code)
+                if code in _THROTTLE_CODES:
+                    self._bump(throttled=1)
+                    self._limiter.throttled(turn)
                 if _retryable(exc) and attempt < self.config.max_attempts:
-                    self._back_off(code, attempt, turn)
+                    self._back_off(attempt)
                     continue
                 raise self._refused(call, username, exc, attempt, fatal) from None
-            except BotoCoreError as exc:
-                code = type(exc).__name__
-                self._record(call, started, code)
-                if (
-                    isinstance(exc, _RETRYABLE_NETWORK)
-                    and attempt < self.config.max_attempts
-                ):
-                    self._back_off(code, attempt, turn)
-                    continue
-                raise AuthError(
-                    f"Cognito {call} for test user {username!r} could not be made "
-                    f"after {attempt} attempts: {self._redact(str(exc))}"
-                ) from None
+
             self._record(call, started, None)
             self._limiter.succeeded()
             return response
@@ -477,16 +468,23 @@ class CognitoTokenProvider:
             error = None if code is None else AuthError(code)
             self._observe(call, (time.perf_counter() - started) * 1000, error)
 
-    def _back_off(self, code: str, attempt: int, turn: Turn) -> None:
-        if code in _THROTTLE_CODES:
-            self._bump(throttled=1)
-            self._limiter.throttled(turn)
+    def _back_off(self, attempt: int) -> None:
         self._bump(retries=1)
         self._sleep(self._backoff.delay(attempt, self._rng))
 
     def _refused(
-        self, call: str, username: str, exc: ClientError, attempts: int, fatal: bool
+        self,
+        call: str,
+        username: str,
+        exc: ClientError | BotoCoreError,
+        attempts: int,
+        fatal: bool,
     ) -> AuthError:
+        if isinstance(exc, BotoCoreError):
+            return AuthError(
+                f"Cognito {call} for test user {username!r} could not be made after "
+                f"{attempts} attempts: {self._redact(str(exc))}"
+            )
         code = _code(exc)
         reason = self._redact(exc.response.get("Error", {}).get("Message", ""))
         where = (
@@ -577,7 +575,12 @@ def make_cognito_client(config: AuthConfig) -> Any:
     )
 
 
-def _check(config: AuthConfig) -> None:
+def check_settings(config: AuthConfig) -> None:
+    """Refuse Cognito settings that cannot work before any sign-in is tried.
+
+    Raises:
+        AuthError: The pool id, client id or test password is empty.
+    """
     missing = [
         name
         for name, value in (
@@ -596,11 +599,16 @@ def _check(config: AuthConfig) -> None:
         )
 
 
-def _code(exc: ClientError) -> str:
+def _code(exc: ClientError | BotoCoreError) -> str:
+    if isinstance(exc, BotoCoreError):
+        return type(exc).__name__
     return str(exc.response.get("Error", {}).get("Code", "Unknown"))
 
 
-def _retryable(exc: ClientError) -> bool:
+def _retryable(exc: ClientError | BotoCoreError) -> bool:
+    """Tell whether a failed call may succeed if made again: throttles, 5xx, network."""
+    if isinstance(exc, BotoCoreError):
+        return isinstance(exc, _RETRYABLE_NETWORK)
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     return _code(exc) in _RETRYABLE_CODES or int(status or 0) >= 500
 

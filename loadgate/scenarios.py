@@ -33,9 +33,11 @@ __all__ = [
     "TOTAL",
     "AuthConfig",
     "Endpoint",
+    "Limits",
     "Scenario",
     "ScenarioFile",
     "Stage",
+    "TargetEnvironment",
     "TargetProfile",
     "TestUsers",
     "Threshold",
@@ -377,6 +379,34 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class TargetEnvironment:
+    """A named set of hosts a run may target.
+
+    Attributes:
+        name: Environment name, e.g. ``staging``.
+        hosts: Allowed origins as ``scheme://host:port`` patterns (``*`` wildcards).
+        production: Runs against it need an explicit confirmation.
+    """
+
+    name: str
+    hosts: tuple[str, ...]
+    production: bool = False
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds no scenario may exceed, so that no run is unbounded.
+
+    Attributes:
+        max_users: Most concurrent users in any stage.
+        max_duration_s: Longest total scenario duration in seconds.
+    """
+
+    max_users: int = 2000
+    max_duration_s: float = 4 * 3600
+
+
+@dataclass(frozen=True)
 class ScenarioFile:
     """Everything ``scenarios.yaml`` holds.
 
@@ -399,6 +429,8 @@ class ScenarioFile:
     thresholds: tuple[Threshold, ...] = ()
     min_samples: int = DEFAULT_MIN_SAMPLES
     target_profile: TargetProfile = field(default_factory=lambda: TargetProfile())
+    environments: Mapping[str, TargetEnvironment] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     def defaults(self) -> Scenario:
         """Return a stage-less scenario with the file's common thresholds and settings.
@@ -456,24 +488,113 @@ def load_scenarios(
         raise ConfigError(
             f"{path}: cannot read the scenarios file: {exc.strerror}"
         ) from exc
+    except UnicodeDecodeError as exc:
+        line = _line_of(path.read_bytes(), exc.start)
+        raise ConfigError(
+            f"{path.name}:{line}: byte {exc.object[exc.start]:#04x} is not UTF-8; "
+            "expected a UTF-8 text file"
+        ) from None
 
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKeyError as exc:
+        raise ConfigError(f"{path.name}:{exc.line}: {exc.message}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(_yaml_error_message(path, exc)) from exc
+        raise ConfigError(_yaml_error_message(path, text, exc)) from exc
+    if raw is None:
+        raise ConfigError(
+            f"{path.name}: the file is empty; expected the sections endpoints, "
+            "thresholds and scenarios (see the shipped scenarios.yaml)"
+        )
 
     reader = _Reader(path.name, os.environ if env is None else env)
     return reader.scenario_file(raw, path)
 
 
-def _yaml_error_message(path: Path, exc: yaml.YAMLError) -> str:
+def _line_of(raw: bytes, offset: int) -> int:
+    """Return the 1-based line number of a byte offset."""
+    return raw.count(b"\n", 0, offset) + 1
+
+
+class _DuplicateKeyError(yaml.YAMLError):
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping.
+
+    Plain YAML keeps the last of two equal keys, which would silently drop a
+    scenario or a stage setting.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKeyError(
+                    f"key {key!r} is given twice (first on line {seen[key]}); "
+                    "expected each key once per mapping",
+                    line,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_error_message(path: Path, text: str, exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if mark is None:
         return f"{path.name}: YAML syntax error: {problem}"
+    lines = text.splitlines()
+    line = lines[mark.line].strip() if mark.line < len(lines) else ""
+    context = getattr(exc, "context_mark", None)
+    where = _key_path_at(lines, context.line if context is not None else mark.line)
+    at = f" in {where}" if where else ""
     return (
-        f"{path.name}:{mark.line + 1}:{mark.column + 1}: YAML syntax error: {problem}"
+        f"{path.name}:{mark.line + 1}:{mark.column + 1}: YAML syntax error{at}: "
+        f"{problem}; the line reads {line!r}"
     )
+
+
+_KEY_LINE = re.compile(
+    r"^(?P<indent>\s*)(?P<dash>-\s+)?(?P<key>[^-\s:#{\[][^:#]*?)\s*:(\s|$)"
+)
+
+
+def _key_path_at(lines: Sequence[str], number: int) -> str:
+    """Guess the key path (``scenarios.demo.stages[1]``) of a line from indentation.
+
+    Used only for syntax errors, where the YAML parser cannot say where it was.
+    """
+    stack: list[tuple[int, str]] = []
+    items: dict[int, int] = {}
+    for text in lines[: number + 1]:
+        stripped = text.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(text) - len(text.lstrip())
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        match = _KEY_LINE.match(text)
+        if stripped.startswith("-"):
+            items[indent] = items.get(indent, -1) + 1
+            parent = stack[-1][1] if stack else ""
+            stack.append((indent, f"{parent}[{items[indent]}]"))
+            if match is not None:
+                dash_width = len(match.group("dash") or "")
+                name = match.group("key").strip()
+                stack.append((indent + dash_width, f"{stack[-1][1]}.{name}"))
+            continue
+        if match is not None:
+            items = {k: v for k, v in items.items() if k < indent}
+            parent = stack[-1][1] + "." if stack else ""
+            stack.append((indent, parent + match.group("key").strip()))
+    return stack[-1][1] if stack else ""
 
 
 def _did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
@@ -509,6 +630,8 @@ class _Reader:
                 "thresholds",
                 "min_samples",
                 "target_profile",
+                "environments",
+                "limits",
                 "scenarios",
             ),
         )
@@ -534,6 +657,10 @@ class _Reader:
             profile=profile,
         )
         auth = self.auth(top.get("auth", {}), "auth")
+        environments = self.environments(top.get("environments"), "environments")
+        limits = self.limits(top.get("limits"), "limits")
+        for name, scenario in scenarios.items():
+            self.check_limits(scenario, limits, f"scenarios.{name}")
         return ScenarioFile(
             path,
             host,
@@ -543,6 +670,8 @@ class _Reader:
             thresholds=tuple(common),
             min_samples=min_samples,
             target_profile=profile,
+            environments=environments,
+            limits=limits,
         )
 
     def auth(self, raw: Any, where: str) -> AuthConfig:
@@ -856,6 +985,67 @@ class _Reader:
         if value <= 0:
             raise self.fail(where, raw, "expected a rate above 0")
         return value
+
+    def environments(self, raw: Any, where: str) -> dict[str, TargetEnvironment]:
+        """Read ``environments``: each a list of allowed hosts, maybe production."""
+        section = self.mapping(raw, where)
+        environments = {}
+        for name, spec in section.items():
+            here = f"{where}.{name}"
+            item = self.mapping(spec, here)
+            self.known_keys(item, here, ("hosts", "production"))
+            hosts = tuple(self.names(item.get("hosts"), f"{here}.hosts"))
+            if not hosts:
+                raise self.fail(
+                    f"{here}.hosts", item.get("hosts"), "expected host patterns"
+                )
+            for index, host in enumerate(hosts):
+                if "://" not in host:
+                    raise self.fail(
+                        f"{here}.hosts[{index}]",
+                        host,
+                        "expected scheme://host[:port], e.g. 'https://api.example.com'",
+                    )
+            production = self.boolean(
+                item.get("production", False), f"{here}.production"
+            )
+            environments[name] = TargetEnvironment(name, hosts, production)
+        return environments
+
+    def limits(self, raw: Any, where: str) -> Limits:
+        """Read ``limits``: the most users and the longest duration any run may have."""
+        item = self.mapping(raw, where)
+        self.known_keys(item, where, ("max_users", "max_duration"))
+        default = Limits()
+        return Limits(
+            max_users=self.integer(
+                item.get("max_users", default.max_users),
+                f"{where}.max_users",
+                minimum=1,
+            ),
+            max_duration_s=self.number(
+                item.get("max_duration", default.max_duration_s),
+                f"{where}.max_duration",
+                minimum=0,
+                strict=True,
+            ),
+        )
+
+    def check_limits(self, scenario: Scenario, limits: Limits, where: str) -> None:
+        """Refuse a scenario that would run more users or longer than the limits."""
+        for index, stage in enumerate(scenario.stages):
+            if stage.users > limits.max_users:
+                raise self.fail(
+                    f"{where}.stages[{index}].users",
+                    stage.users,
+                    f"expected at most limits.max_users ({limits.max_users})",
+                )
+        if scenario.duration_s > limits.max_duration_s:
+            raise self.fail(
+                f"{where}.stages",
+                f"{scenario.duration_s:g} s in all",
+                f"expected at most limits.max_duration ({limits.max_duration_s:g} s)",
+            )
 
     def check_ramps(self, stages: Sequence[Stage], where: str) -> None:
         """Refuse a stage whose ramp cannot finish within its duration.

@@ -166,6 +166,20 @@ class StageRecorder:
         self.finished = True
         self._close(float(self.clock()))
 
+    def stop(self) -> None:
+        """Mark the test as stopped now: the stage still open ends here."""
+        self.ended_at = float(self.clock())
+        self._close(self.ended_at)
+
+    def reset(self, scenario: Scenario) -> None:
+        """Start over for a new run of ``scenario`` in the same process (web UI)."""
+        self.scenario = scenario
+        self.fatal_error = None
+        self.started_at = self.ended_at = None
+        self.finished = False
+        self._starts, self._opened = [], []
+        self.__post_init__()
+
     def _open(self, index: int, start: float) -> None:
         self._close(start)
         self.windows[index].start = start
@@ -276,8 +290,7 @@ class StageRecorder:
     def _on_quit(self, exit_code: int, **_: Any) -> None:
         if isinstance(self.environment.runner, WorkerRunner):
             return
-        self.ended_at = float(self.clock())
-        self._close(self.ended_at)
+        self.stop()
         try:
             self.write()
         except OSError as exc:
@@ -290,9 +303,13 @@ class StageRecorder:
         prefix = getattr(self.environment.parsed_options, "csv_prefix", None)
         return Path(prefix).parent if prefix else None
 
-    def write(self) -> None:
-        """Write ``<prefix>_stages.csv`` and ``run.json`` beside Locust's CSVs."""
-        prefix = getattr(self.environment.parsed_options, "csv_prefix", None)
+    def write(self, prefix: str | None = None) -> None:
+        """Write ``<prefix>_stages.csv`` and ``run.json`` beside Locust's CSVs.
+
+        Args:
+            prefix: The CSV prefix; ``--csv``'s when None (no ``--csv``: no files).
+        """
+        prefix = prefix or getattr(self.environment.parsed_options, "csv_prefix", None)
         if not prefix:
             return
         out = Path(prefix)
@@ -376,6 +393,12 @@ class StageRecorder:
             "thresholds": [
                 threshold.to_dict() for threshold in self.scenario.thresholds
             ],
+            "min_samples": self.scenario.min_samples,
+            "apdex_t_ms": {
+                key: endpoint.apdex_t_ms
+                for key, endpoint in self.scenario.endpoints.items()
+            },
+            "target_profile": self.scenario.target_profile.to_dict(),
         }
         if self.fleet is not None:
             facts |= self.fleet.facts()

@@ -25,14 +25,20 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from auth import CognitoTokenProvider
 from loadgate.errors import AuthError, LoadgateError
+from loadgate.safety import check_target
 from loadgate.scenarios import (
     DEFAULT_SCENARIOS_PATH,
     Endpoint,
     Scenario,
+    ScenarioFile,
     load_scenarios,
 )
+from locustfiles import _redact as redact
+from locustfiles._failures import describe_failure
 from locustfiles._fleet import FleetMonitor
 from locustfiles._recorder import StageRecorder
+from locustfiles._webui import add_arguments as add_web_ui_arguments
+from locustfiles._webui import install as install_web_ui
 
 __all__ = ["ChatUser", "StagedShape"]
 
@@ -72,6 +78,20 @@ def _add_arguments(parser: Any) -> None:
         include_in_web_ui=False,
         help="The scenarios file.",
     )
+    parser.add_argument(
+        "--target-env",
+        default=None,
+        include_in_web_ui=False,
+        help="Environment of scenarios.yaml the host must belong to.",
+    )
+    parser.add_argument(
+        "--confirm-production",
+        action="store_true",
+        default=False,
+        include_in_web_ui=False,
+        help="Allow a host of an environment marked production.",
+    )
+    add_web_ui_arguments(parser)
 
 
 @events.init.add_listener
@@ -83,6 +103,8 @@ def _on_init(environment: Environment, **_: Any) -> None:
     try:
         scenarios = load_scenarios(options.scenarios_file)
         scenario = scenarios.scenario(options.scenario)
+        if environment.host and not isinstance(environment.runner, WorkerRunner):
+            _check_target(environment.host, scenarios, options)
         tokens = None
         # Only processes with users sign in: no token ever crosses to the master.
         if not isinstance(environment.runner, MasterRunner):
@@ -94,6 +116,11 @@ def _on_init(environment: Environment, **_: Any) -> None:
         logger.error("%s", exc)
         sys.exit(exc.exit_code)
 
+    redact.install((scenarios.auth.users.password, scenarios.auth.client_secret))
+    # botocore's debug log prints request bodies, sign-in passwords included.
+    for name in ("botocore", "boto3", "urllib3"):
+        library_logger = logging.getLogger(name)
+        library_logger.setLevel(max(library_logger.getEffectiveLevel(), logging.INFO))
     if getattr(options, "reset_stats", False):
         logger.warning(
             "--reset-stats wipes Locust's own statistics at every stage change, so "
@@ -102,9 +129,45 @@ def _on_init(environment: Environment, **_: Any) -> None:
         )
     recorder = StageRecorder(environment, scenario)
     recorder.attach()
+    environment.events.test_start.add_listener(_target_guard(environment, scenarios))
     recorder.fleet = FleetMonitor(environment)
     recorder.fleet.attach()
     _process = _Process(scenario, recorder, tokens)
+    if environment.web_ui is not None:
+        try:
+            install_web_ui(environment, recorder, _switch_scenario)
+        except LoadgateError as exc:
+            logger.error("%s", exc)
+            sys.exit(exc.exit_code)
+
+
+def _switch_scenario(scenario: Scenario) -> None:
+    """Run ``scenario`` from the next start on (the web UI's form can change it)."""
+    _current().scenario = scenario
+
+
+def _check_target(host: str, scenarios: ScenarioFile, options: Any) -> None:
+    check_target(
+        host,
+        scenarios.environments,
+        environment=getattr(options, "target_env", None),
+        confirm_production=bool(getattr(options, "confirm_production", False)),
+    )
+
+
+def _target_guard(environment: Environment, scenarios: ScenarioFile) -> Any:
+    """Check the host again when a test starts (the web UI can change it)."""
+
+    def guard(**_: Any) -> None:
+        if isinstance(environment.runner, WorkerRunner):
+            return
+        try:
+            _check_target(environment.host or "", scenarios, environment.parsed_options)
+        except LoadgateError as exc:
+            logger.error("%s", exc)
+            _current().recorder.fail(str(exc))
+
+    return guard
 
 
 def _summary_logger(tokens: CognitoTokenProvider) -> Any:
@@ -173,6 +236,10 @@ class ChatUser(FastHttpUser):
     """
 
     _pace: _Pace | None = None
+
+    # One request at a time per user, so one pooled connection: the HTTP client then
+    # retries a dropped keep-alive connection once, not once per pooled socket.
+    concurrency = 1
     refused = False
     """Set when this user's sign-in was refused: it stops at its first task."""
 
@@ -248,14 +315,21 @@ class ChatUser(FastHttpUser):
         if paced and self._pace is not None:
             due = (self._pace.next_send, self._pace.allowance_s)
             context["loadgate_intended"] = due
-        return self.client.request(
+        with self.client.request(
             endpoint.method,
             endpoint.path.replace("{room_id}", room_id),
             name=endpoint.path,
             headers=headers,
             json=body,
             context=context,
-        )
+            catch_response=True,
+        ) as response:
+            # loadgate words every failure itself, so no response body (which a
+            # target may fill with the request's own token) reaches Locust's stats.
+            problem = describe_failure(response.status_code, _error_of(response))
+            if problem is not None:
+                response.failure(problem)
+        return response
 
 
 class StagedShape(LoadTestShape):
@@ -274,6 +348,11 @@ class StagedShape(LoadTestShape):
                 return stage.users, stage.spawn_rate
         process.recorder.finish()
         return None
+
+
+def _error_of(response: Any) -> BaseException | None:
+    error = response.request_meta.get("exception") or getattr(response, "error", None)
+    return error if isinstance(error, BaseException) else None
 
 
 def _json(response: Any) -> dict[str, Any]:

@@ -84,6 +84,13 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
+def fmt_score(value: float | None) -> str:
+    """Format a score from 0 to 1 (APDEX) with two decimals."""
+    if value is None or _missing(value):
+        return MISSING
+    return f"{value:.2f}"
+
+
 def fmt_yes_no(value: bool) -> str:
     """Format a flag as ``yes`` or ``no``."""
     return "yes" if value else "no"
@@ -98,5 +105,6 @@ FILTERS: Mapping[str, Callable[..., Any]] = {
     "time": fmt_time,
     "duration": fmt_duration,
     "yes_no": fmt_yes_no,
+    "score": fmt_score,
 }
 """The jinja2 filters the report templates use, by name."""

@@ -35,8 +35,18 @@ STAGE_ROW_COLUMNS = (
     "max_ms",
     "throughput_rps",
     "throughput_rpm",
+    "users",
+    "target_rps",
+    "late_sends",
+    "co_p50_ms",
+    "co_p95_ms",
+    "co_p99_ms",
+    "apdex",
 )
-"""The per-endpoint metrics of one stage, as written to ``summary.json``."""
+"""The per-endpoint metrics of one stage, as written to ``summary.json``.
+
+``target_rps``, ``late_sends`` and the ``co_*`` (coordinated-omission corrected)
+latencies are null unless the stage was a rate stage of a newer plugin."""
 
 ENDPOINT_ROW_COLUMNS = (
     "endpoint",
@@ -55,6 +65,19 @@ ENDPOINT_ROW_COLUMNS = (
 """The whole-run per-endpoint metrics, as written to ``summary.json``."""
 
 FAILURE_ROW_COLUMNS = ("method", "name", "error", "occurrences")
+ERROR_ROW_COLUMNS = (
+    "class",
+    "label",
+    "cause",
+    "method",
+    "name",
+    "error",
+    "occurrences",
+    "first_seen",
+    "last_seen",
+    "stage",
+)
+"""Locust's failures with their class of error, as written to ``summary.json``."""
 EXCEPTION_ROW_COLUMNS = ("count", "message", "traceback", "nodes")
 
 
@@ -99,14 +122,15 @@ def request_labels(stage_stats: pd.DataFrame) -> dict[str, str]:
     """Return how people read each endpoint key, e.g. ``GET /api/v1/rooms``.
 
     ``total`` maps to ``all requests``; a key whose rows have no method maps to its
-    name alone.
+    name alone; a key that already reads that way (plain Locust CSVs) maps to "".
     """
     labels: dict[str, str] = {}
     for endpoint, method, name in stage_stats[
         ["endpoint", "method", "name"]
     ].itertuples(index=False):
         if endpoint not in labels and endpoint != TOTAL:
-            labels[str(endpoint)] = f"{method} {name}".strip()
+            label = f"{method} {name}".strip()
+            labels[str(endpoint)] = "" if label == endpoint else label
     labels[TOTAL] = "all requests"
     return labels
 

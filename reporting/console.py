@@ -1,9 +1,10 @@
 """A compact plain-text verdict for a terminal or a CI log, at most 100 columns wide.
 
-The text has four parts: a headline about the run; one line per threshold with its
+The text has up to six parts: a headline about the run; one line per threshold with its
 overall status, how many checks failed, and the worst value measured and where; one
-line per failing check naming the stage, the endpoint and its request; and the summary
-line, e.g. ``FAIL: 3 of 48 checks failed``.
+line per failing (then inconclusive) check naming the stage, the endpoint and its
+request; the findings' titles; the comparison with a baseline; and the summary line,
+e.g. ``FAIL: 3 of 48 checks failed; 2 inconclusive``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ from collections.abc import Sequence
 
 from loadgate.scenarios import TOTAL, Threshold
 from reporting import _frames
+from reporting.analysis import Analysis
+from reporting.compare import Comparison
 from reporting.run import Run
-from reporting.verdicts import CheckStatus, Verdict, overall_status
+from reporting.verdicts import (
+    CheckStatus,
+    Verdict,
+    overall_status,
+    status_counts,
+    threshold_status,
+)
 
 __all__ = ["WIDTH", "render_console", "summary_line"]
 
@@ -21,17 +30,39 @@ WIDTH = 100
 """The widest line :func:`render_console` writes."""
 
 _ELLIPSIS = "..."
-_STATUS_TEXT = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA"}
+_STATUS_TEXT: dict[CheckStatus, str] = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "inconclusive": "INCONCLUSIVE",
+    "insufficient_data": "INSUFFICIENT",
+    "no_data": "NO DATA",
+}
+_CAVEATS: dict[CheckStatus, str] = {
+    "inconclusive": "inconclusive",
+    "insufficient_data": "with insufficient data",
+    "no_data": "without data",
+}
+_MOST_FINDINGS = 5
+_MOST_REGRESSIONS = 10
 _Key = tuple[str, str, str, float]
 
 
-def render_console(run: Run, verdicts: Sequence[Verdict], width: int = WIDTH) -> str:
+def render_console(
+    run: Run,
+    verdicts: Sequence[Verdict],
+    width: int = WIDTH,
+    *,
+    analysis: Analysis | None = None,
+    comparison: Comparison | None = None,
+) -> str:
     """Render the verdict of a run as plain text.
 
     Args:
         run: The loaded run.
         verdicts: The run's verdicts from :func:`reporting.evaluate`.
         width: The widest line allowed; longer request names are shortened.
+        analysis: The run's analysis, whose findings are listed (if given).
+        comparison: The comparison with a baseline, summarised (if given).
 
     Returns:
         The text, ending with :func:`summary_line` and a newline.
@@ -42,9 +73,13 @@ def render_console(run: Run, verdicts: Sequence[Verdict], width: int = WIDTH) ->
 
     lines += ["", *_threshold_table(run.thresholds, verdicts)]
     labels = _frames.request_labels(run.stage_stats)
-    failing = [verdict for verdict in verdicts if verdict.status == "fail"]
-    if failing:
-        lines += ["", *_failure_lines(failing, labels, width)]
+    shown = [v for v in verdicts if v.status in ("fail", "inconclusive")]
+    if shown:
+        lines += ["", *_failure_lines(shown, labels, width)]
+    if analysis is not None and analysis.findings:
+        lines += ["", *_finding_lines(analysis)]
+    if comparison is not None:
+        lines += ["", *_comparison_lines(comparison)]
 
     lines += ["", summary_line(verdicts)]
     return "\n".join(_fit(line, width) for line in lines) + "\n"
@@ -58,20 +93,25 @@ def summary_line(verdicts: Sequence[Verdict]) -> str:
 
     Returns:
         ``FAIL: <failed> of <checks> checks failed`` if any check failed, else
-        ``PASS: <passed> checks passed``; either followed by how many checks had no
-        data, if any did.
+        ``PASS: <passed> checks passed``; either followed by how many checks were
+        inconclusive, had insufficient data or had none, where any were.
     """
     if not verdicts:
         return "PASS: no thresholds to check"
-    failed = sum(verdict.status == "fail" for verdict in verdicts)
-    passed = sum(verdict.status == "pass" for verdict in verdicts)
-    no_data = len(verdicts) - failed - passed
-
-    if overall_status(verdicts) == "fail":
-        line = f"FAIL: {failed} of {_checks(len(verdicts))} failed"
+    counts = status_counts(verdicts)
+    status = overall_status(verdicts)
+    if status == "fail":
+        line = f"FAIL: {counts['fail']} of {_checks(len(verdicts))} failed"
+    elif status == "inconclusive":
+        line = f"INCONCLUSIVE: none of {_checks(len(verdicts))} could be decided"
     else:
-        line = f"PASS: {_checks(passed)} passed"
-    return line + (f"; {no_data} without data" if no_data else "")
+        line = f"PASS: {_checks(counts['pass'])} passed"
+    caveats = [
+        f"{counts[status]} {text}"
+        for status, text in _CAVEATS.items()
+        if counts[status]
+    ]
+    return line + "".join(f"; {caveat}" for caveat in caveats)
 
 
 def _headline(run: Run) -> str:
@@ -103,7 +143,7 @@ def _threshold_table(
         rows.append(
             (
                 label,
-                _STATUS_TEXT[_group_status(group)],
+                _STATUS_TEXT[threshold_status(group)],
                 f"{sum(v.status == 'fail' for v in group)}/{len(group)}",
                 "-" if worst is None else _value(worst.measured),
                 "-" if worst is None else f"{worst.stage} / {worst.endpoint}",
@@ -117,19 +157,21 @@ def _threshold_table(
 
 
 def _failure_lines(
-    failing: Sequence[Verdict], labels: dict[str, str], width: int
+    shown: Sequence[Verdict], labels: dict[str, str], width: int
 ) -> list[str]:
-    """One aligned line per failing check, shortening request names to fit."""
+    """One aligned line per failing, then inconclusive, check, fitting the width."""
+    failing = sorted(shown, key=lambda verdict: verdict.status != "fail")
     requests = [
         "" if verdict.endpoint == TOTAL else labels.get(verdict.endpoint, "")
         for verdict in failing
     ]
+    status_w = max(len(_STATUS_TEXT[verdict.status]) for verdict in failing)
     label_w = max(len(verdict.threshold) for verdict in failing)
     stage_w = max(len(verdict.stage) for verdict in failing)
     value_w = max(len(_value(verdict.measured)) for verdict in failing)
 
-    separators = len("FAIL ") + 3 * len("  ") + len("measured ")
-    fixed = separators + label_w + stage_w + value_w
+    separators = 1 + 3 * len("  ") + len("measured ")
+    fixed = separators + status_w + label_w + stage_w + value_w
     room = max(width - fixed, 12)
     wheres = [
         _where(verdict.endpoint, request, room)
@@ -137,10 +179,43 @@ def _failure_lines(
     ]
     where_w = max(len(where) for where in wheres)
     return [
-        f"FAIL {verdict.threshold:<{label_w}}  {verdict.stage:<{stage_w}}  "
+        f"{_STATUS_TEXT[verdict.status]:<{status_w}} {verdict.threshold:<{label_w}}  "
+        f"{verdict.stage:<{stage_w}}  "
         f"{where:<{where_w}}  measured {_value(verdict.measured):>{value_w}}"
         for verdict, where in zip(failing, wheres, strict=True)
     ]
+
+
+def _finding_lines(analysis: Analysis) -> list[str]:
+    """The findings' titles, most severe first, then a pointer to the report."""
+    lines = ["FINDINGS"]
+    lines += [
+        f"{finding.severity:<8}  {finding.title}"
+        for finding in analysis.findings[:_MOST_FINDINGS]
+    ]
+    more = len(analysis.findings) - _MOST_FINDINGS
+    if more > 0:
+        lines.append(f"and {more} more in the report")
+    return lines
+
+
+def _comparison_lines(comparison: Comparison) -> list[str]:
+    """How the run compares with its baseline, naming what regressed."""
+    counts = comparison.counts()
+    lines = [
+        f"COMPARED WITH {', '.join(comparison.baselines)}: {counts['regressed']} "
+        f"regressed, {counts['improved']} improved, {counts['same']} same"
+    ]
+    for row in comparison.rows:
+        if row.verdict != "regressed" or len(lines) > _MOST_REGRESSIONS:
+            continue
+        moved = ", ".join(
+            f"{c.metric} {_value(c.baseline)} -> {_value(c.current)}"
+            for c in row.changes
+            if c.verdict == "regressed"
+        )
+        lines.append(f"REGRESSED {row.stage} / {row.endpoint}: {moved}")
+    return lines
 
 
 def _where(endpoint: str, request: str, room: int) -> str:
@@ -161,14 +236,6 @@ def _where(endpoint: str, request: str, room: int) -> str:
         if len(candidate) <= room:
             return candidate
     return _elide(candidates[0], room)
-
-
-def _group_status(group: Sequence[Verdict]) -> CheckStatus:
-    """A threshold fails if any check fails, passes if any passed, else no data."""
-    statuses = {verdict.status for verdict in group}
-    if "fail" in statuses:
-        return "fail"
-    return "pass" if "pass" in statuses else "no_data"
 
 
 def _worst(group: Sequence[Verdict], op: str) -> Verdict | None:

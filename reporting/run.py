@@ -1,29 +1,46 @@
-"""Load a run directory (``results/<run-id>/``) into one :class:`Run`.
+"""Load a run directory (``results/<run-id>/``), or any Locust run's CSVs, into a :class:`Run`.
 
 loadgate's Locust plugin writes, with the prefix ``loadgate``:
 
-* ``run.json``: the run's facts, its stages (planned and actual times) and thresholds;
+* ``run.json``: the run's facts, its stages (planned and actual times) and thresholds,
+  and optionally ``min_samples``, ``apdex_t_ms``, ``target_profile`` and
+  ``cpu_warnings``;
 * ``loadgate_stages.csv``: one row per stage and endpoint plus a ``total`` per stage;
 * Locust's own ``loadgate_stats.csv``, ``loadgate_stats_history.csv``,
   ``loadgate_failures.csv`` and ``loadgate_exceptions.csv``.
 
 The first two are required; a missing Locust CSV is logged and read as an empty table.
+
+Any Locust run's CSVs can be read too, by their ``--csv`` prefix (``out/run`` for
+``out/run_stats.csv``; Locust 0.x ``*_requests.csv`` and ``*_distribution.csv``
+included). Such a run has no stage plan, so it becomes one stage, ``Whole run``,
+whose rows come from the stats file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
-from loadgate.errors import InputDataError
-from loadgate.scenarios import METRICS, TOTAL, Threshold
+from loadgate.errors import ConfigError, InputDataError
+from loadgate.scenarios import (
+    DEFAULT_APDEX_T_MS,
+    DEFAULT_MIN_SAMPLES,
+    METRICS,
+    TOTAL,
+    Scenario,
+    TargetProfile,
+    Threshold,
+)
 from reporting import readers
 
 __all__ = [
@@ -33,10 +50,15 @@ __all__ = [
     "RUN_JSON",
     "STAGES_CSV",
     "STATS_CSV",
+    "WHOLE_RUN",
+    "CpuWarning",
     "Run",
     "RunFacts",
+    "RunSettings",
     "StageRun",
+    "load_locust_csvs",
     "load_run",
+    "with_scenario_settings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -48,7 +70,65 @@ HISTORY_CSV = "loadgate_stats_history.csv"
 FAILURES_CSV = "loadgate_failures.csv"
 EXCEPTIONS_CSV = "loadgate_exceptions.csv"
 
+WHOLE_RUN = "Whole run"
+"""The one stage of a run read from plain Locust CSVs."""
+
 _NUMBER = (int, float)
+_SETTING_KEYS = ("min_samples", "apdex_t_ms", "target_profile")
+
+
+@dataclass(frozen=True)
+class CpuWarning:
+    """A load generator process that ran hot (from ``run.json``'s ``cpu_warnings``).
+
+    Attributes:
+        worker: Which process: ``local``, ``master`` or a worker id.
+        at: Epoch seconds of the sample.
+        percent: CPU use in percent.
+    """
+
+    worker: str
+    at: float
+    percent: float
+
+
+@dataclass(frozen=True)
+class LostWorker:
+    """A Locust worker that went missing mid-run (from ``run.json``'s ``lost_workers``).
+
+    Attributes:
+        worker: The worker's id.
+        at: Epoch seconds when the master noticed it was gone.
+        users: Users it was running then.
+        share_pct: Its share of all users then, in percent.
+    """
+
+    worker: str
+    at: float
+    users: int
+    share_pct: float
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How the run is judged beyond its thresholds.
+
+    Attributes:
+        min_samples: Fewest requests a stage x endpoint needs to be judged.
+        apdex_t_ms: APDEX target time per endpoint key; others use the default.
+        target_profile: The production limits the load is related to.
+        given: Which of ``min_samples``, ``apdex_t_ms``, ``target_profile`` the run
+            itself recorded (the others may still come from a scenarios file).
+    """
+
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    apdex_t_ms: Mapping[str, float] = field(default_factory=dict)
+    target_profile: TargetProfile = field(default_factory=TargetProfile)
+    given: frozenset[str] = frozenset()
+
+    def apdex_t(self, endpoint: str) -> float:
+        """Return the APDEX target time of an endpoint, in milliseconds."""
+        return self.apdex_t_ms.get(endpoint, DEFAULT_APDEX_T_MS)
 
 
 @dataclass(frozen=True)
@@ -65,6 +145,8 @@ class RunFacts:
         workers: Locust workers (0 for a single local process).
         stopped_early: Whether the run stopped before its last stage ended.
         fatal_error: The error that stopped the run, or None.
+        cpu_warnings: Samples of load-generator processes above 90 % CPU.
+        lost_workers: Workers lost mid-run; any makes the run degraded.
     """
 
     scenario: str
@@ -76,6 +158,13 @@ class RunFacts:
     workers: int
     stopped_early: bool
     fatal_error: str | None
+    cpu_warnings: tuple[CpuWarning, ...] = ()
+    lost_workers: tuple[LostWorker, ...] = ()
+
+    @property
+    def degraded(self) -> bool:
+        """Whether a worker was lost during the run."""
+        return bool(self.lost_workers)
 
     @property
     def duration_s(self) -> float | None:
@@ -97,6 +186,20 @@ class RunFacts:
             "workers": self.workers,
             "stopped_early": self.stopped_early,
             "fatal_error": self.fatal_error,
+            "cpu_warnings": [
+                {"worker": w.worker, "at": w.at, "percent": w.percent}
+                for w in self.cpu_warnings
+            ],
+            "degraded": self.degraded,
+            "lost_workers": [
+                {
+                    "worker": w.worker,
+                    "at": w.at,
+                    "users": w.users,
+                    "share_pct": w.share_pct,
+                }
+                for w in self.lost_workers
+            ],
         }
 
 
@@ -161,6 +264,8 @@ class Run:
         history: Locust's stats history.
         failures: Locust's failures table.
         exceptions: Locust's exceptions table.
+        settings: Minimum samples, APDEX times and the target profile.
+        source: ``loadgate`` for a run directory, ``locust`` for plain Locust CSVs.
 
     The frames are not copied by anything that reads them: treat them as read-only.
     """
@@ -174,13 +279,30 @@ class Run:
     history: pd.DataFrame
     failures: pd.DataFrame
     exceptions: pd.DataFrame
+    settings: RunSettings = field(default_factory=RunSettings)
+    source: str = "loadgate"
+
+    @property
+    def run_id(self) -> str:
+        """The run's name: its directory, or the Locust CSV prefix's last part."""
+        return self.run_dir.name
 
 
-def load_run(run_dir: Path) -> Run:
-    """Read a run directory written by loadgate's Locust plugin.
+def load_run(
+    run_dir: Path,
+    *,
+    history_columns: Sequence[str] | None = None,
+    aggregated_history: bool = False,
+) -> Run:
+    """Read a run directory written by loadgate's Locust plugin, or a Locust CSV prefix.
 
     Args:
-        run_dir: The directory, e.g. ``results/20260101-100000``.
+        run_dir: The directory, e.g. ``results/20260101-100000``; or the ``--csv``
+            prefix of any Locust run (see :func:`load_locust_csvs`).
+        history_columns: Read only these columns of the stats history (all when
+            None); a report needs only a few of a long history's columns.
+        aggregated_history: Read only the history's ``Aggregated`` rows (a full
+            history has one more per endpoint).
 
     Returns:
         The run, with every table as a normalised pandas frame.
@@ -192,12 +314,37 @@ def load_run(run_dir: Path) -> Run:
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise InputDataError(f"{run_dir}: not a directory; expected a run directory")
+        if _locust_stats_file(run_dir) is not None:
+            return load_locust_csvs(
+                run_dir,
+                history_columns=history_columns,
+                aggregated_history=aggregated_history,
+            )
+        raise InputDataError(
+            f"{run_dir}: not a run directory, nor the prefix of Locust CSV files "
+            f"(no {run_dir.name}_stats.csv beside it)"
+        )
+    if not (run_dir / RUN_JSON).exists():
+        prefix = _single_prefix(run_dir)
+        if prefix is not None:
+            logger.warning(
+                "%s: no %s; read as the plain Locust CSVs %s_*.csv",
+                run_dir,
+                RUN_JSON,
+                prefix.name,
+            )
+            return load_locust_csvs(
+                prefix,
+                history_columns=history_columns,
+                aggregated_history=aggregated_history,
+            )
 
     document = _read_json(run_dir / RUN_JSON)
     facts, stages, thresholds = _parse_run_json(run_dir / RUN_JSON, document)
+    settings = _parse_settings(run_dir / RUN_JSON, document)
     stage_stats = readers.read_stage_table(run_dir / STAGES_CSV)
     _check_stages(run_dir / STAGES_CSV, stage_stats, stages)
+    stage_stats = _with_stage_users(stage_stats, stages)
 
     run = Run(
         run_dir=run_dir,
@@ -206,9 +353,15 @@ def load_run(run_dir: Path) -> Run:
         thresholds=thresholds,
         stage_stats=stage_stats,
         stats=readers.read_stats(run_dir / STATS_CSV, missing_ok=True),
-        history=readers.read_stats_history(run_dir / HISTORY_CSV, missing_ok=True),
+        history=readers.read_stats_history(
+            run_dir / HISTORY_CSV,
+            missing_ok=True,
+            columns=history_columns,
+            aggregated_only=aggregated_history,
+        ),
         failures=readers.read_failures(run_dir / FAILURES_CSV, missing_ok=True),
         exceptions=readers.read_exceptions(run_dir / EXCEPTIONS_CSV, missing_ok=True),
+        settings=settings,
     )
     logger.info(
         "run loaded: %s (scenario %s, %s stages, %s thresholds)",
@@ -256,6 +409,22 @@ def _parse_run_json(
         workers=field.whole(document, "workers"),
         stopped_early=field.flag(document, "stopped_early"),
         fatal_error=field.text_or_none(document, "fatal_error"),
+        cpu_warnings=tuple(
+            field.cpu_warning(item, f"cpu_warnings[{index}]")
+            for index, item in enumerate(
+                field.items(document, "cpu_warnings")
+                if "cpu_warnings" in document
+                else []
+            )
+        ),
+        lost_workers=tuple(
+            field.lost_worker(item, f"lost_workers[{index}]")
+            for index, item in enumerate(
+                field.items(document, "lost_workers")
+                if "lost_workers" in document
+                else []
+            )
+        ),
     )
     stages = tuple(
         field.stage(item, index, f"stages[{index}]")
@@ -343,6 +512,24 @@ class _Fields:
             end=self.number_or_none(data, "end", prefix),
         )
 
+    def cpu_warning(self, data: Mapping[str, Any], where: str) -> CpuWarning:
+        prefix = where + "."
+        worker = self.get(data, "worker", prefix + "worker")
+        return CpuWarning(
+            worker=str(worker),
+            at=self.number(data, "at", prefix),
+            percent=self.number(data, "percent", prefix),
+        )
+
+    def lost_worker(self, data: Mapping[str, Any], where: str) -> LostWorker:
+        prefix = where + "."
+        return LostWorker(
+            worker=str(self.get(data, "worker", prefix + "worker")),
+            at=self.number(data, "at", prefix),
+            users=int(self.number(data, "users", prefix)),
+            share_pct=self.number(data, "share_pct", prefix),
+        )
+
     def threshold(self, data: Mapping[str, Any], where: str) -> Threshold:
         prefix = where + "."
         metric = self.text(data, "metric", prefix)
@@ -389,3 +576,233 @@ def _check_stages(
                 f"{path}: stage {stage.name!r} ran but has no {TOTAL!r} row; "
                 "the file looks truncated"
             )
+
+
+def with_scenario_settings(run: Run, scenario: Scenario) -> Run:
+    """Fill the settings the run did not record from its scenario in scenarios.yaml.
+
+    Settings ``run.json`` holds win; the others (``min_samples``, the endpoints'
+    ``apdex_t_ms``, ``target_profile``) come from the scenario.
+
+    Args:
+        run: The loaded run.
+        scenario: The scenario the run ran, from the scenarios file.
+
+    Returns:
+        A run with the completed settings (the same frames).
+    """
+    given = run.settings.given
+    settings = RunSettings(
+        min_samples=(
+            run.settings.min_samples if "min_samples" in given else scenario.min_samples
+        ),
+        apdex_t_ms=(
+            run.settings.apdex_t_ms
+            if "apdex_t_ms" in given
+            else {key: ep.apdex_t_ms for key, ep in scenario.endpoints.items()}
+        ),
+        target_profile=(
+            run.settings.target_profile
+            if "target_profile" in given
+            else scenario.target_profile
+        ),
+        given=frozenset(_SETTING_KEYS),
+    )
+    return dataclasses.replace(run, settings=settings)
+
+
+def load_locust_csvs(
+    prefix: Path,
+    *,
+    history_columns: Sequence[str] | None = None,
+    aggregated_history: bool = False,
+) -> Run:
+    """Read the CSVs of any Locust run (0.x to 2.x) by their ``--csv`` prefix.
+
+    Args:
+        prefix: ``out/run`` for ``out/run_stats.csv``, ``out/run_stats_history.csv``,
+            ``out/run_failures.csv`` and ``out/run_exceptions.csv``; or
+            ``out/run_requests.csv`` and ``out/run_distribution.csv`` from Locust 0.x.
+            Only the stats file is required.
+        history_columns: As for :func:`load_run`.
+        aggregated_history: As for :func:`load_run`.
+
+    Returns:
+        A run of one stage, :data:`WHOLE_RUN`, with no thresholds; endpoints are
+        named ``METHOD name``.
+
+    Raises:
+        InputDataError: No stats file, or a file is malformed.
+    """
+    prefix = Path(prefix)
+    stats_path = _locust_stats_file(prefix)
+    if stats_path is None:
+        raise InputDataError(
+            f"{prefix}: no Locust stats file ({prefix.name}_stats.csv or "
+            f"{prefix.name}_requests.csv) beside it"
+        )
+    stats = readers.read_stats(stats_path)
+    distribution = Path(f"{prefix}_distribution.csv")
+    if distribution.exists():
+        stats = _with_distribution(stats, readers.read_distribution(distribution))
+
+    history = readers.read_stats_history(
+        Path(f"{prefix}_stats_history.csv"),
+        missing_ok=True,
+        columns=history_columns,
+        aggregated_only=aggregated_history,
+    )
+    start, end, users = _history_span(history)
+    stage = StageRun(
+        0, WHOLE_RUN, users, 0.0, (end or 0.0) - (start or 0.0), start, end
+    )
+    run = Run(
+        run_dir=prefix,
+        facts=RunFacts(
+            scenario=prefix.name or stats_path.name,
+            host="unknown (plain Locust CSVs)",
+            locust_version="unknown",
+            loadgate_version="not used",
+            started_at=start,
+            ended_at=end,
+            workers=0,
+            stopped_early=False,
+            fatal_error=None,
+        ),
+        stages=(stage,),
+        thresholds=(),
+        stage_stats=_stage_table_from_stats(stats, stage),
+        stats=stats,
+        history=history,
+        failures=readers.read_failures(Path(f"{prefix}_failures.csv"), missing_ok=True),
+        exceptions=readers.read_exceptions(
+            Path(f"{prefix}_exceptions.csv"), missing_ok=True
+        ),
+        source="locust",
+    )
+    logger.info("Locust CSVs loaded: %s (%s rows of stats)", prefix, len(stats))
+    return run
+
+
+def _locust_stats_file(prefix: Path) -> Path | None:
+    """Return ``<prefix>_stats.csv`` (or 0.x ``<prefix>_requests.csv``) if it exists."""
+    for suffix in ("_stats.csv", "_requests.csv"):
+        candidate = Path(f"{prefix}{suffix}")
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _single_prefix(directory: Path) -> Path | None:
+    """Return the one Locust CSV prefix in a directory without ``run.json``, if any."""
+    found = sorted(
+        {
+            Path(str(path)[: -len(suffix)])
+            for suffix in ("_stats.csv", "_requests.csv")
+            for path in directory.glob("*" + suffix)
+            if not str(path).endswith("_history" + suffix)
+        }
+    )
+    return found[0] if len(found) == 1 else None
+
+
+def _with_distribution(stats: pd.DataFrame, distribution: pd.DataFrame) -> pd.DataFrame:
+    """Add a Locust 0.x distribution file's percentiles to its requests file."""
+    percentiles = [
+        c for c in distribution.columns if c.startswith("p") and c.endswith("_ms")
+    ]
+    keyed = distribution[["method", "name", *percentiles]]
+    return stats.merge(keyed, on=["method", "name"], how="left")
+
+
+def _history_span(history: pd.DataFrame) -> tuple[float | None, float | None, int]:
+    """Return the first and last history timestamps and the most users seen."""
+    if history.empty:
+        return None, None, 0
+    stamps = history["timestamp"].dropna()
+    users = history["user_count"].max() if "user_count" in history.columns else 0
+    if stamps.empty:
+        return None, None, 0
+    peak = 0 if users is None or math.isnan(users) else int(users)
+    return float(stamps.min()), float(stamps.max()), peak
+
+
+def _stage_table_from_stats(stats: pd.DataFrame, stage: StageRun) -> pd.DataFrame:
+    """Make a one-stage ``loadgate_stages.csv`` table from a Locust stats file."""
+
+    def column(name: str, fallback: str | None = None) -> pd.Series:
+        if name in stats.columns:
+            return stats[name].astype("float64")
+        if fallback is not None and fallback in stats.columns:
+            return stats[fallback].astype("float64")
+        return pd.Series(math.nan, index=stats.index, dtype="float64")
+
+    endpoint = [
+        TOTAL if aggregated else f"{method} {name}".strip()
+        for method, name, aggregated in zip(
+            stats["method"], stats["name"], stats["aggregated"], strict=True
+        )
+    ]
+    table = pd.DataFrame(
+        {
+            "stage_index": 0,
+            "stage": stage.name,
+            "stage_start": math.nan if stage.start is None else stage.start,
+            "stage_end": math.nan if stage.end is None else stage.end,
+            "endpoint": endpoint,
+            "method": stats["method"].astype(str),
+            "name": stats["name"].astype(str),
+            "requests": stats["requests"].astype("int64"),
+            "failures": stats["failures"].astype("int64"),
+            "min_ms": column("min_ms"),
+            "mean_ms": column("mean_ms"),
+            "max_ms": column("max_ms"),
+            "p50_ms": column("p50_ms", "median_ms"),
+            "p90_ms": column("p90_ms"),
+            "p95_ms": column("p95_ms"),
+            "p99_ms": column("p99_ms"),
+            "p999_ms": column("p999_ms"),
+            "throughput_rps": column("rps"),
+        }
+    )
+    for name in readers.OPTIONAL_STAGE_COLUMNS:
+        table[name] = math.nan
+    table["users"] = float(stage.users) if stage.users else math.nan
+    last = table["endpoint"] == TOTAL
+    return pd.concat([table[~last], table[last]]).reset_index(drop=True)
+
+
+def _with_stage_users(
+    stage_stats: pd.DataFrame, stages: Sequence[StageRun]
+) -> pd.DataFrame:
+    """Fill the ``users`` column from ``run.json`` where the table lacks it."""
+    planned = {stage.name: float(stage.users) for stage in stages}
+    users = stage_stats["users"].fillna(stage_stats["stage"].map(planned))
+    return stage_stats.assign(users=users)
+
+
+def _parse_settings(path: Path, document: Mapping[str, Any]) -> RunSettings:
+    """Read the optional judging settings of ``run.json``."""
+    given = frozenset(key for key in _SETTING_KEYS if document.get(key) is not None)
+    field_reader = _Fields(path)
+    min_samples = DEFAULT_MIN_SAMPLES
+    if "min_samples" in given:
+        min_samples = field_reader.whole(document, "min_samples")
+    apdex: dict[str, float] = {}
+    if "apdex_t_ms" in given:
+        raw = document["apdex_t_ms"]
+        if not isinstance(raw, dict):
+            raise field_reader.fail("apdex_t_ms", raw, "an object of endpoint: ms")
+        apdex = {
+            str(key): field_reader.number(raw, str(key), "apdex_t_ms.") for key in raw
+        }
+    profile = TargetProfile()
+    if "target_profile" in given:
+        raw = document["target_profile"]
+        if not isinstance(raw, dict):
+            raise field_reader.fail("target_profile", raw, "an object")
+        try:
+            profile = TargetProfile.from_dict(raw)
+        except ConfigError as error:
+            raise InputDataError(f"{path}: {error}") from None
+    return RunSettings(min_samples, apdex, profile, given)

@@ -2,12 +2,17 @@
 
 Each threshold is checked for every stage of the run and every endpoint it applies to
 (see :meth:`loadgate.scenarios.Threshold.applies_to`), using ``loadgate_stages.csv``.
-Cognito sign-in rows (endpoint ``cognito:*``) are never checked. A check whose stage
-never ran, or whose endpoint had no requests in the stage, is ``no_data``: it neither
-passes nor fails the run.
+Cognito sign-in rows (endpoint ``cognito:*``) are never checked. A check is:
 
-The run fails if any check fails; :func:`exit_code` turns that into the process status
-(0 pass, 1 a threshold failed), as :mod:`loadgate.errors` documents.
+* ``no_data`` when its stage never ran or its endpoint had no requests in the stage;
+* ``insufficient_data`` when the stage x endpoint had fewer requests than the run's
+  ``min_samples`` (whatever the value: too few samples neither pass nor fail);
+* ``inconclusive`` when the limit lies inside the precision band of a bucketed
+  percentile (see :mod:`reporting.precision`): the true value may be on either side;
+* otherwise ``pass`` or ``fail``.
+
+The run fails if any check fails; only that makes :func:`exit_code` return 1 (the
+other statuses are counted and shown, never fatal), as :mod:`loadgate.errors` documents.
 """
 
 from __future__ import annotations
@@ -21,20 +26,33 @@ from typing import Any, Literal
 from loadgate.errors import EXIT_OK, EXIT_THRESHOLD_FAILED
 from loadgate.scenarios import TOTAL, Threshold
 from reporting import _frames
+from reporting.precision import BUCKETED_METRICS, percentile_band
 from reporting.run import Run
 
 __all__ = [
+    "CHECK_STATUSES",
     "CheckStatus",
     "Verdict",
     "evaluate",
     "exit_code",
     "overall_status",
+    "status_counts",
+    "threshold_status",
 ]
 
 logger = logging.getLogger(__name__)
 
-CheckStatus = Literal["pass", "fail", "no_data"]
+CheckStatus = Literal["pass", "fail", "inconclusive", "insufficient_data", "no_data"]
 """The outcome of one check."""
+
+CHECK_STATUSES: tuple[CheckStatus, ...] = (
+    "fail",
+    "inconclusive",
+    "insufficient_data",
+    "no_data",
+    "pass",
+)
+"""Every check status, in the order reports list them."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,10 @@ class Verdict:
         stage: Stage name.
         endpoint: Endpoint key, or ``total`` for the whole stage.
         measured: The measured value, None when there was no data.
-        status: ``pass``, ``fail`` or ``no_data``.
+        status: One of :data:`CHECK_STATUSES`.
+        samples: Requests of the stage x endpoint (0 without data).
+        low: Lowest true value the measured figure may stand for (its precision).
+        high: Highest true value it may stand for; both None without data.
     """
 
     threshold: str
@@ -60,6 +81,9 @@ class Verdict:
     endpoint: str
     measured: float | None
     status: CheckStatus
+    samples: int = 0
+    low: float | None = None
+    high: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the verdict as JSON-ready data."""
@@ -71,6 +95,9 @@ class Verdict:
             "stage": self.stage,
             "endpoint": self.endpoint,
             "measured": self.measured,
+            "measured_low": self.low,
+            "measured_high": self.high,
+            "samples": self.samples,
             "status": self.status,
         }
 
@@ -93,8 +120,11 @@ def evaluate(run: Run) -> list[Verdict]:
     }
     endpoints = _candidate_endpoints(_frames.endpoint_order(checked), run.thresholds)
 
+    minimum = run.settings.min_samples
     verdicts = [
-        _check(threshold, stage.name, endpoint, rows.get((stage.name, endpoint)))
+        _check(
+            threshold, stage.name, endpoint, rows.get((stage.name, endpoint)), minimum
+        )
         for threshold in run.thresholds
         for stage in run.stages
         for endpoint in endpoints
@@ -110,14 +140,48 @@ def evaluate(run: Run) -> list[Verdict]:
     return verdicts
 
 
-def overall_status(verdicts: Iterable[Verdict]) -> Literal["pass", "fail"]:
-    """Return ``fail`` if any check failed, else ``pass``."""
-    return "fail" if any(verdict.status == "fail" for verdict in verdicts) else "pass"
+def overall_status(
+    verdicts: Iterable[Verdict],
+) -> Literal["pass", "fail", "inconclusive"]:
+    """Return ``fail`` if any check failed, ``pass`` if at least one passed.
+
+    Inconclusive, insufficient-data and no-data checks do not fail a run; they are
+    counted by :func:`status_counts` and shown beside the status. A run none of whose
+    checks could be decided (every user crashed, nothing reached the target) is
+    ``inconclusive``: a gate must not pass on no evidence.
+    """
+    statuses = {verdict.status for verdict in verdicts}
+    if "fail" in statuses:
+        return "fail"
+    if "pass" in statuses or not statuses:
+        return "pass"
+    return "inconclusive"
+
+
+def status_counts(verdicts: Iterable[Verdict]) -> dict[CheckStatus, int]:
+    """Return how many checks have each status, every status present (maybe 0)."""
+    counts: dict[CheckStatus, int] = dict.fromkeys(CHECK_STATUSES, 0)
+    for verdict in verdicts:
+        counts[verdict.status] += 1
+    return counts
+
+
+def threshold_status(group: Iterable[Verdict]) -> CheckStatus:
+    """Return one status for all the checks of one threshold.
+
+    Any failure fails it; else any inconclusive check makes it inconclusive; else one
+    pass passes it; else it had insufficient data, or none.
+    """
+    statuses = {verdict.status for verdict in group}
+    for status in ("fail", "inconclusive", "pass", "insufficient_data"):
+        if status in statuses:
+            return status
+    return "no_data"
 
 
 def exit_code(verdicts: Iterable[Verdict]) -> int:
-    """Return the process status for a judged run: 0 if it passed, 1 if it failed."""
-    return EXIT_THRESHOLD_FAILED if overall_status(verdicts) == "fail" else EXIT_OK
+    """Return the process status for a judged run: 0 if it passed, else 1."""
+    return EXIT_OK if overall_status(verdicts) == "pass" else EXIT_THRESHOLD_FAILED
 
 
 def _candidate_endpoints(
@@ -139,13 +203,20 @@ def _check(
     stage: str,
     endpoint: str,
     row: Mapping[Hashable, Any] | None,
+    min_samples: int,
 ) -> Verdict:
     """Judge one threshold against one stage-table row (None: no row at all)."""
     measured = _measured(threshold.metric, row)
+    samples = 0 if row is None else int(row["requests"])
+    low = high = measured
     if measured is None:
         status: CheckStatus = "no_data"
     else:
-        status = "pass" if threshold.passes(measured) else "fail"
+        if threshold.metric in BUCKETED_METRICS:
+            low, high = percentile_band(measured)
+        status = _judge(threshold, low or 0.0, high or 0.0)
+        if samples < min_samples:
+            status = "insufficient_data"
     return Verdict(
         threshold=threshold.label,
         metric=threshold.metric,
@@ -155,7 +226,18 @@ def _check(
         endpoint=endpoint,
         measured=measured,
         status=status,
+        samples=samples,
+        low=low,
+        high=high,
     )
+
+
+def _judge(threshold: Threshold, low: float, high: float) -> CheckStatus:
+    """Pass or fail when every value in [low, high] agrees, else inconclusive."""
+    passes = {threshold.passes(low), threshold.passes(high)}
+    if passes == {True}:
+        return "pass"
+    return "fail" if passes == {False} else "inconclusive"
 
 
 def _measured(metric: str, row: Mapping[Hashable, Any] | None) -> float | None:

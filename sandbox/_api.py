@@ -124,7 +124,10 @@ def _install_hooks(
             return None
         delay_ms, fault = knobs.draw(key)
         if delay_ms > 0:
-            sleep(delay_ms / 1000.0)
+            # The knob is the endpoint's latency: hold the request until that long
+            # after it arrived, the token check's own time included.
+            remaining = delay_ms / 1000.0 - (timer() - g.started)
+            sleep(max(remaining, 0.0))
             g.delay_ms = delay_ms
         if fault is None:
             return None

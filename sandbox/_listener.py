@@ -40,6 +40,10 @@ class _Handler(WSGIHandler):  # type: ignore[misc]  # gevent ships no type stubs
     def handle(self) -> None:
         connections: set[Any] = self.server.connections
         sock = self.socket
+        # Send each response at once, as production's load balancers do: without
+        # this, Nagle's algorithm and the client's delayed ACK add ~40 ms to replies
+        # written in two parts.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connections.add(sock)
         try:
             super().handle()

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import pytest
+from e2e_helpers import ZERO_KNOBS, Finished, Loadgate, set_knobs
 
 import sandbox
 from sandbox import SandboxState
-
-ZERO_KNOBS = {
-    "latency_ms": {key: 0 for key in sandbox.ENDPOINT_KEYS},
-    "error_rate": {key: 0 for key in sandbox.ENDPOINT_KEYS},
-}
-
-
-@dataclass(frozen=True)
-class Finished:
-    """A finished ``loadgate`` command."""
-
-    code: int
-    stdout: str
-    stderr: str
-    results: Path
-
-    def run_dir(self) -> Path:
-        """Return the one run directory the command made."""
-        (run_dir,) = [p for p in self.results.iterdir() if p.is_dir()]
-        return run_dir
 
 
 @pytest.fixture(scope="session")
@@ -54,26 +31,6 @@ def knobs(sandbox_state: SandboxState) -> Iterator[None]:
     """Reset the sandbox's knobs to zero after the test."""
     yield
     set_knobs(sandbox_state, ZERO_KNOBS)
-
-
-def set_knobs(state: SandboxState, knobs: Mapping[str, object]) -> None:
-    """Change the sandbox's latency and error knobs at run time."""
-    request = urllib.request.Request(
-        f"{state.api_url}/_sandbox/knobs",
-        data=json.dumps(knobs).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=5) as reply:
-        assert reply.status == 200
-
-
-class Loadgate(Protocol):
-    """Runs ``python -m loadgate ARGS`` and returns what it did."""
-
-    def __call__(
-        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120
-    ) -> Finished: ...
 
 
 @pytest.fixture

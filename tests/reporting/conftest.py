@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reporting import Run, load_run
-from reporting.readers import STAGE_COLUMNS
+from reporting.readers import OPTIONAL_STAGE_COLUMNS, STAGE_COLUMNS
 
 DATA = Path(__file__).parent / "data"
 GOLDEN = Path(__file__).parent / "golden"
@@ -74,8 +74,15 @@ def write_run(
     rows: Sequence[Mapping[str, Any]],
     thresholds: Sequence[Mapping[str, Any]],
     ran: Sequence[str] = ("Light", "Medium", "Heavy", "Peak"),
+    extra: Mapping[str, Any] | None = None,
+    failures: Sequence[Sequence[object]] = (),
 ) -> Path:
-    """Write a minimal run directory: ``run.json`` and ``loadgate_stages.csv`` only."""
+    """Write a small run directory: ``run.json`` and ``loadgate_stages.csv``.
+
+    ``extra`` adds keys to ``run.json`` (``min_samples``, ``cpu_warnings``...);
+    ``failures`` rows (method, name, error, occurrences, first seen, last seen) make a
+    ``loadgate_failures.csv``.
+    """
     target.mkdir(parents=True, exist_ok=True)
     stages = [
         {
@@ -102,14 +109,25 @@ def write_run(
         "fatal_error": None,
         "stages": stages,
         "thresholds": list(thresholds),
+        **(extra or {}),
     }
     (target / "run.json").write_text(json.dumps(document), encoding="utf-8")
     with (target / "loadgate_stages.csv").open(
         "w", newline="", encoding="utf-8"
     ) as out:
-        writer = csv.DictWriter(out, fieldnames=STAGE_COLUMNS)
+        optional = [c for c in OPTIONAL_STAGE_COLUMNS if any(c in r for r in rows)]
+        writer = csv.DictWriter(out, fieldnames=[*STAGE_COLUMNS, *optional])
         writer.writeheader()
         writer.writerows(rows)
+    if failures:
+        with (target / "loadgate_failures.csv").open(
+            "w", newline="", encoding="utf-8"
+        ) as out:
+            table = csv.writer(out)
+            table.writerow(
+                ["Method", "Name", "Error", "Occurrences", "First Seen", "Last Seen"]
+            )
+            table.writerows(failures)
     return target
 
 
@@ -134,10 +152,13 @@ def make_run(tmp_path: Path) -> MakeRun:
         rows: Sequence[Mapping[str, Any]],
         thresholds: Sequence[Mapping[str, Any]],
         ran: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        failures: Sequence[Sequence[object]] = (),
     ) -> Run:
         if ran is None:
             ran = sorted({row["stage"] for row in rows})
-        return load_run(write_run(tmp_path / "made", rows, thresholds, ran))
+        made = write_run(tmp_path / "made", rows, thresholds, ran, extra, failures)
+        return load_run(made)
 
     return make
 

@@ -13,17 +13,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_exported_names() -> None:
     assert sorted(reporting.__all__) == [
+        "Analysis",
         "CheckStatus",
+        "Comparison",
+        "Finding",
+        "Generated",
         "ReportPaths",
         "Run",
         "RunFacts",
+        "RunSettings",
         "StageRun",
+        "Tolerance",
         "Verdict",
+        "analyse",
         "build_summary",
+        "compare",
         "evaluate",
         "exit_code",
+        "generate",
+        "junit_xml",
+        "load_locust_csvs",
         "load_run",
         "overall_status",
+        "percentile_band",
+        "preflight",
+        "read_distribution",
         "read_exceptions",
         "read_failures",
         "read_stage_table",
@@ -31,7 +45,10 @@ def test_exported_names() -> None:
         "read_stats_history",
         "render_console",
         "render_html",
+        "status_counts",
         "summary_line",
+        "summary_markdown",
+        "with_scenario_settings",
         "write_report",
     ]
     assert all(hasattr(reporting, name) for name in reporting.__all__)
@@ -39,7 +56,7 @@ def test_exported_names() -> None:
 
 def test_reporting_never_imports_locust() -> None:
     code = (
-        "import sys, reporting, reporting.console, reporting.report; "
+        "import sys, reporting, reporting.console, reporting.report, reporting.charts; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('locust', 'gevent')))"
     )
     result = subprocess.run(
@@ -52,6 +69,7 @@ def test_reporting_never_imports_locust() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_template_is_package_data() -> None:
-    template = Path(reporting.__file__).parent / "templates" / "report.html.j2"
-    assert template.is_file()
+def test_template_and_schema_are_package_data() -> None:
+    package = Path(reporting.__file__).parent
+    assert (package / "templates" / "report.html.j2").is_file()
+    assert (package / "schema" / "summary.schema.json").is_file()

@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from reporting import CheckStatus, Run, Verdict, evaluate, render_console, summary_line
+from reporting import (
+    CheckStatus,
+    Run,
+    Verdict,
+    analyse,
+    compare,
+    evaluate,
+    render_console,
+    summary_line,
+)
 
 Golden = Callable[[str, str], None]
 
@@ -45,10 +54,30 @@ def test_console_names_failing_endpoint_and_threshold(demo_run: Run) -> None:
     lines = render_console(demo_run, evaluate(demo_run)).splitlines()
     heavy_post = [line for line in lines if "Heavy  post_message" in line]
     assert heavy_post == [
-        "FAIL availability_pct >= 99.9  Heavy  post_message (POST .../{room_id}/messages)"
+        "FAIL         availability_pct >= 99.9  Heavy  post_message (POST .../messages)"
         "  measured   94.80"
     ]
-    assert lines[-1] == "FAIL: 6 of 73 checks failed"
+    assert lines[-1] == (
+        "FAIL: 5 of 73 checks failed; 1 inconclusive; 21 with insufficient data"
+    )
+
+
+def test_console_lists_findings_and_comparison(demo_run: Run) -> None:
+    text = render_console(
+        demo_run,
+        evaluate(demo_run),
+        analysis=analyse(demo_run),
+        comparison=compare(demo_run, [demo_run]),
+    )
+    lines = text.splitlines()
+    start = lines.index("FINDINGS")
+    assert lines[start : start + 4] == [
+        "FINDINGS",
+        "critical  5xx server errors: 15",
+        "warning   Long latency tail on post_message",
+        "warning   connection errors: 2",
+    ]
+    assert "COMPARED WITH run_demo: 0 regressed, 0 improved, 24 same" in lines
 
 
 @pytest.mark.parametrize(
@@ -66,6 +95,22 @@ def test_console_names_failing_endpoint_and_threshold(demo_run: Run) -> None:
             id="no-data",
         ),
         pytest.param([], "PASS: no thresholds to check", id="no-thresholds"),
+        pytest.param(
+            ["no_data", "insufficient_data"],
+            "INCONCLUSIVE: none of 2 checks could be decided; 1 with insufficient "
+            "data; 1 without data",
+            id="nothing-decided",
+        ),
+        pytest.param(
+            ["pass", "inconclusive", "insufficient_data", "insufficient_data"],
+            "PASS: 1 check passed; 1 inconclusive; 2 with insufficient data",
+            id="caveats",
+        ),
+        pytest.param(
+            ["fail", "inconclusive"],
+            "FAIL: 1 of 2 checks failed; 1 inconclusive",
+            id="fail-and-inconclusive",
+        ),
     ],
 )
 def test_summary_line(statuses: list[CheckStatus], line: str) -> None:

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from loadgate.errors import InputDataError
-from reporting import read_exceptions, read_failures, read_stats, read_stats_history
+from reporting import (
+    load_run,
+    read_distribution,
+    read_exceptions,
+    read_failures,
+    read_stats,
+    read_stats_history,
+)
 
 # shared/ sits beside the repository, on developer machines and in CI alike.
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "locust-csv-corpus"
@@ -54,6 +61,7 @@ def corpus_index() -> list[tuple[str, str, int]]:
 
 
 READERS = {
+    "distribution": read_distribution,
     "stats": read_stats,
     "requests": read_stats,
     "stats_history": read_stats_history,
@@ -64,7 +72,53 @@ INDEXED = [entry for entry in corpus_index() if entry[1] in READERS]
 
 
 def test_corpus_index_lists_the_files() -> None:
-    assert len(INDEXED) == 41  # 43 files less the two 0.x distribution files.
+    assert len(INDEXED) == 43
+
+
+DISTRIBUTIONS = [entry for entry in corpus_index() if entry[1] == "distribution"]
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [(name, rows) for name, _, rows in DISTRIBUTIONS],
+    ids=[entry[0] for entry in DISTRIBUTIONS],
+)
+def test_corpus_distribution_files(name: str, rows: int) -> None:
+    frame = read_distribution(CORPUS / name)
+    assert len(frame) == rows
+    assert frame["aggregated"].tolist() == [False] * (rows - 1) + [True]
+    assert set(frame["method"].iloc[:-1]) <= {"GET", "POST", "PUT", "DELETE"}
+    assert frame["name"].iloc[-1] == "Aggregated"
+
+    with pytest.raises(InputDataError) as caught:
+        read_stats(CORPUS / name)
+    assert str(caught.value) == (
+        f"{CORPUS / name}: this is a Locust 0.x response-time distribution "
+        "(*_distribution.csv), not a stats file; read the *_requests.csv beside it"
+    )
+
+
+ALL_FILES = sorted(CORPUS.glob("*.csv"))
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=[path.name for path in ALL_FILES])
+def test_every_corpus_prefix_reports_or_fails_in_one_line(path: Path) -> None:
+    """Each file, read through the prefix its name implies, loads as a run."""
+    kinds = ("_stats_history.csv", "_stats.csv", "_requests.csv", "_failures.csv")
+    kinds += ("_exceptions.csv", "_distribution.csv")
+    suffix = next(kind for kind in kinds if path.name.endswith(kind))
+    prefix = Path(str(path)[: -len(suffix)])
+    try:
+        run = load_run(prefix)
+    except InputDataError as error:
+        message = str(error)
+        assert "\n" not in message
+        assert message.startswith(str(prefix))
+        assert not (prefix.parent / f"{prefix.name}_stats.csv").exists()
+        assert not (prefix.parent / f"{prefix.name}_requests.csv").exists()
+        return
+    assert run.source == "locust"
+    assert run.stage_stats["endpoint"].iloc[-1] == "total"
 
 
 @pytest.mark.parametrize(
@@ -135,21 +189,33 @@ def test_empty_run_reads_na_as_nan(tmp_path: Path) -> None:
     assert stats["p95_ms"].isna().all()
 
 
-def test_not_utf8_is_read_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("name", "column", "text", "encoding"),
+    [
+        pytest.param(
+            "XFJ__example_stats.csv", "name", "查看影响力榜单", "gb18030", id="gbk"
+        ),
+        pytest.param(
+            "PleaseHug_stress_test__test_failures.csv",
+            "error",
+            "CatchResponseError('인기 배움일기 조회 실패: 500')",
+            "cp949",
+            id="cp949",
+        ),
+    ],
+)
+def test_code_page_files_are_decoded_with_a_warning(
+    caplog: pytest.LogCaptureFixture, name: str, column: str, text: str, encoding: str
 ) -> None:
-    gbk_name = "查看".encode("gbk")
-    content = HEADER_E + b"\r\n" + ROW_E.replace(b"/rooms", gbk_name) + b"\r\n"
-    path = write(tmp_path, content)
+    path = CORPUS / name
+    reader = read_failures if column == "error" else read_stats
     with caplog.at_level(logging.WARNING, logger="reporting.readers"):
-        stats = read_stats(path)
+        frame = reader(path)
 
-    assert stats["name"].iloc[0] == gbk_name.decode("utf-8", errors="replace")
-    first_bad = len(HEADER_E + b"\r\nGET,")
-    assert caplog.messages == [
-        f"CSV is not UTF-8: {path} (byte {first_bad}); "
-        "undecodable bytes are shown as U+FFFD"
-    ]
+    assert text in frame[column].tolist()
+    (message,) = caplog.messages
+    assert message.startswith(f"CSV is not UTF-8: {path} (byte ")
+    assert message.endswith(f"decoded as {encoding}, a guess")
 
 
 def test_failures_with_first_and_last_seen(tmp_path: Path) -> None:
@@ -248,3 +314,68 @@ def test_bad_count_names_line_and_column(
     with pytest.raises(InputDataError) as caught:
         read_failures(path)
     assert str(caught.value) == f"{path}: line 3: column 'Occurrences' {reason}"
+
+
+HISTORY_HEADER = (
+    b"Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,95%,100%,"
+    b"Total Request Count,Total Failure Count\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(
+            b"1,5,,Aggregated,3.5,0,8,100,110,18,1\r\n2,5,,Aggregated,3.5,0,8",
+            "line 3 has 7 fields where the header has 11; the file looks truncated "
+            "or garbled",
+            id="cut-last-line",
+        ),
+        pytest.param(
+            b"1,5,,Aggregated,3.5,0,8,100,110,18,1,99\r\n",
+            "line 2 has 12 fields where the header has 11; the file looks truncated "
+            "or garbled",
+            id="extra-field",
+        ),
+        pytest.param(
+            b"1,5,,Aggregated,3.5,0,8,100,110,18,1\r\r\n2,5,,Aggregated,3.5,0,lots,"
+            b"100,110,19,1\r\r\n",
+            "line 3: column '50%' holds 'lots'; expected a number or N/A",
+            id="text-in-number-crcrlf",
+        ),
+    ],
+)
+def test_history_problems_name_the_line(
+    tmp_path: Path, body: bytes, reason: str
+) -> None:
+    path = write(tmp_path, HISTORY_HEADER + body)
+    with pytest.raises(InputDataError) as caught:
+        read_stats_history(path)
+    assert str(caught.value) == f"{path}: {reason}"
+
+
+def test_history_reads_only_the_columns_asked_for(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        HISTORY_HEADER
+        + b"1,5,,Aggregated,3.5,0,N/A,N/A,N/A,0,0\r\n"
+        + b"2,5,GET,/rooms,3.5,0.5,8,100,110,18,1\r\n",
+    )
+    frame = read_stats_history(path, columns=["rps", "p95_ms"])
+    assert list(frame.columns) == [
+        "timestamp",
+        "method",
+        "name",
+        "rps",
+        "p95_ms",
+        "aggregated",
+    ]
+    assert frame["p95_ms"].isna().tolist() == [True, False]
+    assert frame["aggregated"].tolist() == [True, False]
+    assert frame["method"].astype(str).tolist() == ["", "GET"]
+
+
+def test_header_only_history(tmp_path: Path) -> None:
+    frame = read_stats_history(write(tmp_path, HISTORY_HEADER))
+    assert frame.empty
+    assert "p95_ms" in frame.columns

@@ -43,13 +43,28 @@ def test_summary_top_level(summary: dict[str, Any]) -> None:
     assert list(summary) == [
         "schema_version",
         "status",
+        "checks",
         "run",
+        "settings",
+        "precision",
         "thresholds",
         "verdicts",
         "stages",
         "endpoints",
+        "findings",
+        "recommendations",
+        "scalability",
+        "errors",
+        "comparison",
     ]
-    assert (summary["schema_version"], summary["status"]) == (1, "fail")
+    assert (summary["schema_version"], summary["status"]) == (2, "fail")
+    assert summary["checks"] == {
+        "fail": 5,
+        "inconclusive": 1,
+        "insufficient_data": 21,
+        "no_data": 0,
+        "pass": 46,
+    }
 
 
 def test_summary_run_facts_without_thresholds(summary: dict[str, Any]) -> None:
@@ -79,9 +94,19 @@ def test_summary_thresholds_and_verdicts(summary: dict[str, Any]) -> None:
         "stages": ["Peak"],
         "endpoints": ["total"],
         "label": "throughput_rpm >= 10000",
+        "status": "pass",
+        "checks": {
+            "fail": 0,
+            "inconclusive": 0,
+            "insufficient_data": 0,
+            "no_data": 0,
+            "pass": 1,
+        },
+        "worst": summary["verdicts"][-1],
     }
+    assert summary["thresholds"][1]["status"] == "inconclusive"
     assert len(summary["verdicts"]) == 73
-    assert sum(v["status"] == "fail" for v in summary["verdicts"]) == 6
+    assert sum(v["status"] == "fail" for v in summary["verdicts"]) == 5
     assert summary["verdicts"][0] == {
         "threshold": "mean_ms < 500",
         "metric": "mean_ms",
@@ -90,7 +115,10 @@ def test_summary_thresholds_and_verdicts(summary: dict[str, Any]) -> None:
         "stage": "Light",
         "endpoint": "health",
         "measured": 3.36,
-        "status": "pass",
+        "measured_low": 3.36,
+        "measured_high": 3.36,
+        "samples": 10,
+        "status": "insufficient_data",
     }
 
 
@@ -206,30 +234,43 @@ def test_html_banner_and_sections(html: str) -> None:
     assert "<h1>FAIL</h1>" in html
     assert "Scenario <strong>demo</strong>" in html
     assert "<strong>http://127.0.0.1:8080</strong>" in html
-    assert "6 of 73 checks failed." in html
+    assert "5 of 73 checks failed; 1 inconclusive; 21 with insufficient data." in html
     for stage in ("Light", "Medium", "Heavy", "Peak"):
         assert f"<h3>{stage}</h3>" in html
-    for heading in ("Verdicts", "Stages", "Whole run, per endpoint", "Failures", "Run"):
-        assert f"<h2>{heading}</h2>" in html
+    headings = re.findall(r"<h2>([^<]+)</h2>", html)
+    assert headings == [
+        "Verdicts",
+        "Stages",
+        "Whole run, per endpoint",
+        "Charts",
+        "Findings and recommendations",
+        "Errors",
+        "Run",
+    ]
 
 
 def test_html_verdict_table_lists_failures_first(html: str) -> None:
-    table = html[html.index('<table class="verdicts">') : html.index("</table>")]
+    start = html.index('<table class="verdicts">')
+    table = html[start : html.index("</table>", start)]
     classes = re.findall(r'<tr class="(\w+)">', table)
     assert len(classes) == 73
-    assert classes[:6] == ["fail"] * 6
-    assert set(classes[6:]) == {"pass"}
-    start = table.index('<tr class="fail">')
-    first = table[start : table.index("</tr>", start)]
-    assert "<td>p95_ms &lt; 1000</td>" in first
-    assert "<td>Peak</td>" in first
-    assert "(POST /api/v1/rooms/{room_id}/messages)" in first
-    assert '<td class="num">1,000 ms</td>' in first
+    assert classes[:6] == ["fail"] * 5 + ["inconclusive"]
+    assert classes[6:27] == ["insufficient_data"] * 21
+    assert set(classes[27:]) == {"pass"}
+    first = table.index('<tr class="inconclusive">')
+    row = table[first : table.index("</tr>", first)]
+    assert "<td>p95_ms &lt; 1000</td>" in row
+    assert "<td>Peak</td>" in row
+    assert "(POST /api/v1/rooms/{room_id}/messages)" in row
+    assert '1,000 ms        <span class="band">(995&ndash;1,050)</span>' in row
 
 
 def test_html_is_self_contained(html: str) -> None:
-    for reference in ("<script", "<link", "src=", "@import", "url("):
+    for reference in ("<script", "<link", "@import", "url(", "http-equiv"):
         assert reference not in html
+    sources = re.findall(r'src="([^"]*)"', html)
+    assert len(sources) == 5
+    assert all(src.startswith("data:image/svg+xml;base64,") for src in sources)
 
 
 def test_html_escapes_strings_from_csvs(run_dir: Path) -> None:

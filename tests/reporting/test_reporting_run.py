@@ -40,7 +40,11 @@ def test_demo_run_stages_and_thresholds(demo_run: Run) -> None:
 
 def test_demo_stage_table_types_and_values(demo_run: Run) -> None:
     table = demo_run.stage_stats
-    assert table.shape == (28, 18)
+    assert table.shape == (28, 24)
+    assert (
+        table["users"].tolist() == [10.0] * 7 + [50.0] * 7 + [100.0] * 7 + [200.0] * 7
+    )
+    assert table["target_rps"].isna().all()
     assert str(table["requests"].dtype) == "int64"
     assert str(table["p95_ms"].dtype) == "float64"
 
@@ -67,19 +71,42 @@ def test_demo_locust_tables(demo_run: Run) -> None:
     assert demo_run.history["total_requests"].iloc[-1] == 4815
 
 
-@pytest.mark.parametrize("name", ["run.json", "loadgate_stages.csv"])
-def test_missing_required_file(run_dir: Path, name: str) -> None:
-    (run_dir / name).unlink()
+def test_missing_stage_table(run_dir: Path) -> None:
+    (run_dir / "loadgate_stages.csv").unlink()
     with pytest.raises(InputDataError) as caught:
         load_run(run_dir)
-    assert str(caught.value) == f"{run_dir / name}: file not found"
+    assert str(caught.value) == f"{run_dir / 'loadgate_stages.csv'}: file not found"
+
+
+def test_missing_run_json_falls_back_to_locust_csvs(
+    run_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (run_dir / "run.json").unlink()
+    with caplog.at_level(logging.WARNING, logger="reporting.run"):
+        run = load_run(run_dir)
+
+    assert caplog.messages == [
+        f"{run_dir}: no run.json; read as the plain Locust CSVs loadgate_*.csv"
+    ]
+    assert (run.source, [s.name for s in run.stages]) == ("locust", ["Whole run"])
+    assert run.stage_stats["requests"].iloc[-1] == 4815
+    assert run.stages[0].users == 200
+
+
+def test_missing_run_json_and_csvs(run_dir: Path) -> None:
+    for path in run_dir.iterdir():
+        path.unlink()
+    with pytest.raises(InputDataError) as caught:
+        load_run(run_dir)
+    assert str(caught.value) == f"{run_dir / 'run.json'}: file not found"
 
 
 def test_not_a_directory(tmp_path: Path) -> None:
     with pytest.raises(InputDataError) as caught:
         load_run(tmp_path / "nope")
     assert str(caught.value) == (
-        f"{tmp_path / 'nope'}: not a directory; expected a run directory"
+        f"{tmp_path / 'nope'}: not a run directory, nor the prefix of Locust CSV "
+        "files (no nope_stats.csv beside it)"
     )
 
 

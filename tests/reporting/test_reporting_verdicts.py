@@ -1,4 +1,4 @@
-"""Thresholds to verdicts: limits, scope, missing data, Cognito rows and the exit code."""
+"""Thresholds to verdicts: limits, precision, sample counts, scope, Cognito rows, exit code."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ import pytest
 
 from loadgate.errors import EXIT_OK, EXIT_THRESHOLD_FAILED
 from loadgate.scenarios import METRICS
-from reporting import CheckStatus, Run, Verdict, evaluate, exit_code, overall_status
+from reporting import (
+    CheckStatus,
+    Run,
+    Verdict,
+    evaluate,
+    exit_code,
+    overall_status,
+    percentile_band,
+    status_counts,
+)
+from reporting.verdicts import threshold_status
 
 MakeRun = Callable[..., Run]
 StageRow = Callable[..., dict[str, Any]]
@@ -20,7 +30,7 @@ def threshold(metric: str, op: str, limit: float, **scope: list[str]) -> dict[st
 
 
 @pytest.mark.parametrize(
-    ("op", "limit", "p95", "status"),
+    ("op", "limit", "mean", "status"),
     [
         pytest.param("below", 1000, 999.9, "pass", id="below-under-limit"),
         pytest.param("below", 1000, 1000.0, "fail", id="below-at-limit"),
@@ -30,7 +40,70 @@ def threshold(metric: str, op: str, limit: float, **scope: list[str]) -> dict[st
         pytest.param("at_least", 400, 400.1, "pass", id="at-least-over-limit"),
     ],
 )
-def test_limit_edges(
+def test_limit_edges_of_an_exact_metric(
+    make_run: MakeRun,
+    row: StageRow,
+    op: Literal["below", "at_least"],
+    limit: float,
+    mean: float,
+    status: CheckStatus,
+) -> None:
+    run = make_run(
+        [row("Light", "total", mean_ms=mean)],
+        [threshold("mean_ms", op, limit, stages=["Light"])],
+    )
+    assert evaluate(run) == [
+        Verdict(
+            threshold=f"mean_ms {'<' if op == 'below' else '>='} {limit:g}",
+            metric="mean_ms",
+            op=op,
+            limit=float(limit),
+            stage="Light",
+            endpoint="total",
+            measured=mean,
+            status=status,
+            samples=1000,
+            low=mean,
+            high=mean,
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "band"),
+    [
+        pytest.param(42.0, (42.0, 42.0), id="exact-below-100"),
+        pytest.param(99.0, (99.0, 99.0), id="99-exact"),
+        pytest.param(100.0, (100.0, 105.0), id="100-first-bucket"),
+        pytest.param(150.0, (145.0, 155.0), id="10ms-buckets"),
+        pytest.param(990.0, (985.0, 995.0), id="last-10ms-bucket"),
+        pytest.param(1000.0, (995.0, 1050.0), id="1s-power-of-ten"),
+        pytest.param(3400.0, (3350.0, 3450.0), id="100ms-buckets"),
+        pytest.param(10000.0, (9950.0, 10500.0), id="10s-power-of-ten"),
+        pytest.param(59000.0, (58500.0, 59500.0), id="1s-buckets"),
+    ],
+)
+def test_percentile_band(value: float, band: tuple[float, float]) -> None:
+    assert percentile_band(value) == band
+
+
+@pytest.mark.parametrize(
+    ("op", "limit", "p95", "status"),
+    [
+        pytest.param("below", 1000, 990.0, "pass", id="below-band-under-limit"),
+        pytest.param("below", 1000, 1000.0, "inconclusive", id="below-limit-in-band"),
+        pytest.param(
+            "below", 1020, 1000.0, "inconclusive", id="below-limit-above-value"
+        ),
+        pytest.param("below", 1000, 1100.0, "fail", id="below-band-over-limit"),
+        pytest.param("below", 150, 150.0, "inconclusive", id="below-10ms-bucket"),
+        pytest.param("below", 80, 80.0, "fail", id="below-exact-at-limit"),
+        pytest.param("at_least", 400, 400.0, "inconclusive", id="at-least-in-band"),
+        pytest.param("at_least", 400, 410.0, "pass", id="at-least-band-above"),
+        pytest.param("at_least", 400, 390.0, "fail", id="at-least-band-below"),
+    ],
+)
+def test_percentile_limit_inside_precision_is_inconclusive(
     make_run: MakeRun,
     row: StageRow,
     op: Literal["below", "at_least"],
@@ -42,18 +115,61 @@ def test_limit_edges(
         [row("Light", "total", p95_ms=p95)],
         [threshold("p95_ms", op, limit, stages=["Light"])],
     )
-    assert evaluate(run) == [
-        Verdict(
-            threshold=f"p95_ms {'<' if op == 'below' else '>='} {limit:g}",
-            metric="p95_ms",
-            op=op,
-            limit=float(limit),
-            stage="Light",
-            endpoint="total",
-            measured=p95,
-            status=status,
-        )
+    (verdict,) = evaluate(run)
+    assert (verdict.measured, verdict.status) == (p95, status)
+    assert (verdict.low, verdict.high) == percentile_band(p95)
+
+
+@pytest.mark.parametrize(
+    ("requests", "mean", "status"),
+    [
+        pytest.param(99, 100.0, "insufficient_data", id="99-would-pass"),
+        pytest.param(99, 900.0, "insufficient_data", id="99-would-fail"),
+        pytest.param(100, 100.0, "pass", id="100-passes"),
+        pytest.param(100, 900.0, "fail", id="100-fails"),
+    ],
+)
+def test_too_few_samples_is_insufficient_data(
+    make_run: MakeRun, row: StageRow, requests: int, mean: float, status: str
+) -> None:
+    run = make_run(
+        [row("Light", "total", requests=requests, mean_ms=mean)],
+        [threshold("mean_ms", "below", 500, stages=["Light"])],
+    )
+    (verdict,) = evaluate(run)
+    assert (verdict.samples, verdict.measured, verdict.status) == (
+        requests,
+        mean,
+        status,
+    )
+
+
+def test_min_samples_comes_from_run_json(make_run: MakeRun, row: StageRow) -> None:
+    run = make_run(
+        [row("Light", "total", requests=30)],
+        [threshold("mean_ms", "below", 500, stages=["Light"])],
+        extra={"min_samples": 20},
+    )
+    assert run.settings.min_samples == 20
+    assert [v.status for v in evaluate(run)] == ["pass"]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        pytest.param(["pass", "fail", "inconclusive"], "fail", id="any-fail"),
+        pytest.param(["pass", "inconclusive"], "inconclusive", id="inconclusive"),
+        pytest.param(["pass", "insufficient_data"], "pass", id="pass-with-few"),
+        pytest.param(["insufficient_data", "no_data"], "insufficient_data", id="few"),
+        pytest.param(["no_data"], "no_data", id="none"),
+    ],
+)
+def test_threshold_status(statuses: list[CheckStatus], expected: str) -> None:
+    group = [
+        Verdict("t", "mean_ms", "below", 1.0, "Light", "total", 0.0, status)
+        for status in statuses
     ]
+    assert threshold_status(group) == expected
 
 
 @pytest.mark.parametrize(
@@ -242,8 +358,31 @@ def test_demo_run_verdicts(demo_run: Run) -> None:
     failed = [
         (v.threshold, v.stage, v.endpoint) for v in verdicts if v.status == "fail"
     ]
+    inconclusive = [
+        (v.threshold, v.stage, v.endpoint, v.low, v.high)
+        for v in verdicts
+        if v.status == "inconclusive"
+    ]
+    assert inconclusive == [("p95_ms < 1000", "Peak", "post_message", 995.0, 1050.0)]
+    # Light has 145 requests over 5 endpoints; health has 95 even at Heavy.
+    few = {(v.stage, v.endpoint) for v in verdicts if v.status == "insufficient_data"}
+    assert few == {
+        ("Light", "health"),
+        ("Light", "list_rooms"),
+        ("Light", "get_me"),
+        ("Light", "list_messages"),
+        ("Light", "post_message"),
+        ("Medium", "health"),
+        ("Heavy", "health"),
+    }
+    assert status_counts(verdicts) == {
+        "fail": 5,
+        "inconclusive": 1,
+        "insufficient_data": 21,
+        "no_data": 0,
+        "pass": 46,
+    }
     assert failed == [
-        ("p95_ms < 1000", "Peak", "post_message"),
         ("availability_pct >= 99.9", "Heavy", "list_messages"),
         ("availability_pct >= 99.9", "Heavy", "post_message"),
         ("availability_pct >= 99.9", "Heavy", "total"),
@@ -275,6 +414,18 @@ def test_overall_status_and_exit_code(
         make_run([row("Light", "total")], [threshold("mean_ms", "below", 500)])
     )
     assert [v.status for v in passing] == ["pass", "no_data", "no_data", "no_data"]
+    few = evaluate(
+        make_run(
+            [row("Light", "total", requests=5, mean_ms=900.0)],
+            [threshold("mean_ms", "below", 500)],
+        )
+    )
+    assert few[0].status == "insufficient_data"
+    # Nothing decided at all: a gate must not pass on no evidence.
+    assert (overall_status(few), exit_code(few)) == (
+        "inconclusive",
+        EXIT_THRESHOLD_FAILED,
+    )
     assert (overall_status(passing), exit_code(passing)) == ("pass", EXIT_OK)
     assert (overall_status([]), exit_code([])) == ("pass", EXIT_OK)
 
@@ -289,5 +440,8 @@ def test_verdict_to_dict(make_run: MakeRun, row: StageRow) -> None:
         "stage": "Light",
         "endpoint": "total",
         "measured": 100.0,
+        "measured_low": 100.0,
+        "measured_high": 100.0,
+        "samples": 1000,
         "status": "pass",
     }

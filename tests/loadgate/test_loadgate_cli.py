@@ -98,7 +98,10 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
 
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
-    assert line.startswith("error: scenarios.yaml:4:1: YAML syntax error: ")
+    assert line == (
+        "error: scenarios.yaml:4:1: YAML syntax error in scenarios.demo.stages: "
+        "expected the node content, but found '<stream end>'; the line reads ''"
+    )
 
 
 def test_report_of_a_directory_that_is_not_a_run(tmp_path: Path) -> None:

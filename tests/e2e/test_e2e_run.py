@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Loadgate, set_knobs
+from e2e_helpers import Loadgate, set_knobs
 
 from sandbox import SandboxState, read_request_log
 

@@ -9,40 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from conftest import Loadgate, set_knobs
+from e2e_helpers import Loadgate, scenario_file, set_knobs, stage_totals, state_dir
 
-from loadgate.scenarios import DEFAULT_SCENARIOS_PATH
+import sandbox
 from sandbox import SandboxState, read_request_log
 
 pytestmark = pytest.mark.e2e
-
-
-def scenario_file(tmp_path: Path, name: str, spec: Mapping[str, Any]) -> Path:
-    """Write a scenarios file holding the shipped settings and one scenario."""
-    data = yaml.safe_load(DEFAULT_SCENARIOS_PATH.read_text(encoding="utf-8"))
-    data["scenarios"] = {name: dict(spec)}
-    path = tmp_path / "scenarios.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def stage_totals(run_dir: Path) -> dict[str, dict[str, str]]:
-    with (run_dir / "loadgate_stages.csv").open(encoding="utf-8", newline="") as handle:
-        return {
-            row["stage"]: row
-            for row in csv.DictReader(handle)
-            if row["endpoint"] == "total"
-        }
-
-
-def state_dir(state: SandboxState) -> str:
-    return str(Path(state.request_log).parent)
 
 
 TWO_STAGES = {
@@ -117,7 +92,7 @@ def test_rate_stage_reaches_its_target(
     paced = stage_totals(done.run_dir())["Paced"]
     assert float(paced["target_rps"]) == 100
     assert float(paced["throughput_rps"]) == pytest.approx(100, rel=0.03)
-    assert int(paced["late_sends"]) < 0.03 * int(paced["requests"])
+    assert int(paced["late_sends"]) < 0.1 * int(paced["requests"])
 
 
 def test_slow_target_shows_shortfall_and_corrected_latency(
@@ -201,6 +176,10 @@ def test_lost_worker_degrades_the_run_but_keeps_its_data(
     # Its share of all users then: a third, or less while the others ramp to Heavy.
     assert 15 <= lost["share_pct"] <= 33.4
     assert facts["stopped_early"] is False
+    html = (run_dir / "report.html").read_text()
+    assert "Degraded run:" in html and lost["worker"] in html
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["run"]["degraded"] is True
 
     # Everything the master received is in the stage table: compare with Locust's own.
     with (run_dir / "loadgate_stats.csv").open(encoding="utf-8", newline="") as handle:
@@ -212,3 +191,97 @@ def test_lost_worker_degrades_the_run_but_keeps_its_data(
     )
     staged = sum(int(row["requests"]) for row in stage_totals(run_dir).values())
     assert staged == api_requests
+
+
+SLOW_PEAK = {
+    "wait_time": {"min": 0.05, "max": 0.1},
+    "stages": [
+        {"name": "Light", "users": 2, "spawn_rate": 2, "duration": 6},
+        {"name": "Peak", "users": 4, "spawn_rate": 4, "duration": 6},
+    ],
+}
+ONLY_HEALTH = {"list_rooms": 0, "get_me": 0, "list_messages": 0, "post_message": 0}
+
+
+def health_rows(run_dir: Path) -> dict[str, dict[str, str]]:
+    with (run_dir / "loadgate_stages.csv").open(encoding="utf-8", newline="") as handle:
+        return {
+            row["stage"]: row
+            for row in csv.DictReader(handle)
+            if row["endpoint"] == "health"
+        }
+
+
+def run_slow_peak(
+    tmp_path: Path, state: SandboxState, workers: int
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Run Light at 50 ms and Peak at 400 ms on /health; return stage and Locust rows."""
+    path = scenario_file(tmp_path, "slow", SLOW_PEAK, weights=ONLY_HEALTH)
+    control = sandbox.control(state)
+    control.set_knobs({"latency_ms": {"health": 50}})
+    results = tmp_path / f"results-{workers}"
+    command = [
+        sys.executable,
+        "-m",
+        "loadgate",
+        "run",
+        "--scenario",
+        "slow",
+        "--scenarios-file",
+        str(path),
+        "--sandbox",
+        state_dir(state),
+        "--results",
+        str(results),
+        "--workers",
+        str(workers),
+    ]
+    try:
+        with subprocess.Popen(
+            command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        ) as run:
+            assert run.stderr is not None
+            for line in run.stderr:
+                if line.startswith("stage Peak started"):
+                    control.set_knobs({"latency_ms": {"health": 400}})
+                    break
+            run.communicate(timeout=120)
+    finally:
+        control.reset()
+    (run_dir,) = results.iterdir()
+    with (run_dir / "loadgate_stats.csv").open(encoding="utf-8", newline="") as handle:
+        (locust_row,) = [
+            row for row in csv.DictReader(handle) if row["Name"] == "/health"
+        ]
+    return health_rows(run_dir), locust_row
+
+
+def server_percentile(
+    state: SandboxState, row: dict[str, str], fraction: float
+) -> float:
+    """The truth: the sandbox's own timing of /health requests in a stage's window."""
+    start, end = float(row["stage_start"]), float(row["stage_end"])
+    durations = sorted(
+        record["duration_ms"]
+        for record in read_request_log(state.request_log)
+        if record["endpoint"] == "health" and start <= record["ts"] < end
+    )
+    return durations[min(int(len(durations) * fraction), len(durations) - 1)]
+
+
+@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "master-and-2-workers"])
+def test_stage_percentiles_follow_the_latency_of_each_stage(
+    tmp_path: Path, sandbox_state: SandboxState, workers: int
+) -> None:
+    stages, locust_row = run_slow_peak(tmp_path, sandbox_state, workers)
+
+    for stage, knob in (("Light", 50), ("Peak", 400)):
+        assert int(stages[stage]["requests"]) >= 40, stage
+        for column, fraction in (("p50_ms", 0.5), ("p95_ms", 0.95)):
+            truth = server_percentile(sandbox_state, stages[stage], fraction)
+            assert truth == pytest.approx(knob, rel=0.05), (stage, column)
+            measured = float(stages[stage][column])
+            assert measured == pytest.approx(truth, rel=0.05), (stage, column)
+    # Locust's own whole-run row blends both: wrong for each stage on one side.
+    assert float(locust_row["50%"]) != pytest.approx(400, rel=0.05)
+    assert float(locust_row["95%"]) != pytest.approx(50, rel=0.05)

@@ -152,7 +152,54 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_scenarios(path, env=ENV)
 
-    assert str(caught.value).startswith("scenarios.yaml:4:1: YAML syntax error: ")
+    assert str(caught.value).startswith(
+        "scenarios.yaml:4:1: YAML syntax error in scenarios.demo: "
+    )
+
+
+def test_syntax_error_names_the_key_path_and_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(
+        "scenarios:\n  demo:\n    stages:\n      - {name: Light, users: 1}\n"
+        "      - {name: Peak, users: 2 duration: 5}\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_scenarios(path, env=ENV)
+
+    assert str(caught.value) == (
+        "scenarios.yaml:5:39: YAML syntax error in scenarios.demo.stages[1]: expected "
+        "',' or '}', but got ':'; the line reads '- {name: Peak, users: 2 duration: 5}'"
+    )
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(
+        "scenarios:\n  demo: {}\n  smoke: {}\n  demo: {}\n", encoding="utf-8"
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_scenarios(path, env=ENV)
+
+    assert str(caught.value) == (
+        "scenarios.yaml:4: key 'demo' is given twice (first on line 2); expected each "
+        "key once per mapping"
+    )
+
+
+def test_an_empty_file_says_what_it_needs(tmp_path: Path) -> None:
+    path = tmp_path / "scenarios.yaml"
+    path.write_text("# nothing yet\n", encoding="utf-8")
+
+    with pytest.raises(ConfigError) as caught:
+        load_scenarios(path, env=ENV)
+
+    assert str(caught.value) == (
+        "scenarios.yaml: the file is empty; expected the sections endpoints, "
+        "thresholds and scenarios (see the shipped scenarios.yaml)"
+    )
 
 
 def test_ramp_longer_than_stage_is_refused(

@@ -1,0 +1,236 @@
+"""CI outputs: ``junit.xml`` (one test case per threshold) and ``summary.md``.
+
+In ``junit.xml`` a threshold is a test case named by its label (``p95_ms < 1000``) in
+the suite ``loadgate.<scenario>``. A failing threshold carries a ``<failure>`` whose
+message and text list every failing check with its measured value and limit. A
+threshold with no check passed or failed (all inconclusive, insufficient or without
+data) is ``<skipped>``, saying why; one that passed lists its caveats in
+``<system-out>``. The XML is written by :mod:`xml.etree.ElementTree`, which escapes it.
+
+``summary.md`` is GitHub-flavoured Markdown for a pull-request comment or
+``$GITHUB_STEP_SUMMARY``: the verdict, the threshold table, the failing checks, the
+findings and recommendations, and the comparison if any. Text from CSVs is escaped,
+so a request named ``<script>`` or ``a|b`` shows as written.
+"""
+
+from __future__ import annotations
+
+import html
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
+
+from reporting import _format
+from reporting.analysis import Analysis
+from reporting.compare import Comparison
+from reporting.run import Run
+from reporting.verdicts import (
+    CheckStatus,
+    Verdict,
+    overall_status,
+    status_counts,
+    threshold_status,
+)
+
+__all__ = ["junit_xml", "summary_markdown", "worst_check"]
+
+_STATUS_TEXT: dict[CheckStatus, str] = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "inconclusive": "inconclusive",
+    "insufficient_data": "insufficient data",
+    "no_data": "no data",
+}
+
+_COUNTED: dict[CheckStatus, str] = {
+    "pass": "passed",
+    "fail": "failed",
+    "inconclusive": "inconclusive",
+    "insufficient_data": "with insufficient data",
+    "no_data": "without data",
+}
+
+
+def worst_check(group: Sequence[Verdict], op: str) -> Verdict | None:
+    """Return the check furthest on the failing side (highest for ``below``)."""
+    measured = [verdict for verdict in group if verdict.measured is not None]
+    if not measured:
+        return None
+    pick = max if op == "below" else min
+    return pick(measured, key=lambda verdict: verdict.measured or 0.0)
+
+
+def check_text(verdict: Verdict) -> str:
+    """One check in words, e.g. ``Peak/post_message: 1,000 ms (995-1,050), limit < 1,000 ms``."""
+    sign = "<" if verdict.op == "below" else ">="
+    measured = _format.fmt_metric(verdict.measured, verdict.metric)
+    band = ""
+    if (
+        verdict.low is not None
+        and verdict.high is not None
+        and verdict.low != verdict.high
+    ):
+        band = (
+            f" (between {_format.fmt_metric(verdict.low, verdict.metric)} and "
+            f"{_format.fmt_metric(verdict.high, verdict.metric)})"
+        )
+    return (
+        f"{verdict.stage}/{verdict.endpoint}: measured {measured}{band}, limit {sign} "
+        f"{_format.fmt_metric(verdict.limit, verdict.metric)}, {verdict.samples:,} "
+        f"samples: {_STATUS_TEXT[verdict.status]}"
+    )
+
+
+def junit_xml(run: Run, verdicts: Sequence[Verdict]) -> str:
+    """Return the run's thresholds as a JUnit XML document.
+
+    Args:
+        run: The loaded run.
+        verdicts: Its checks.
+
+    Returns:
+        The XML text, with one ``<testcase>`` per threshold.
+    """
+    groups = [
+        (
+            threshold.label,
+            threshold.op,
+            [v for v in verdicts if v.threshold == threshold.label],
+        )
+        for threshold in run.thresholds
+    ]
+    statuses = [threshold_status(group) for _, _, group in groups]
+    suite = ElementTree.Element(
+        "testsuite",
+        {
+            "name": f"loadgate.{run.facts.scenario}",
+            "tests": str(len(groups)),
+            "failures": str(statuses.count("fail")),
+            "errors": "0",
+            "skipped": str(sum(s not in ("pass", "fail") for s in statuses)),
+            "time": f"{run.facts.duration_s or 0.0:.3f}",
+        },
+    )
+    for (label, _, group), status in zip(groups, statuses, strict=True):
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            {"name": label, "classname": f"loadgate.{run.facts.scenario}", "time": "0"},
+        )
+        _junit_outcome(case, group, status)
+    root = ElementTree.Element("testsuites", {"name": "loadgate"})
+    root.append(suite)
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _junit_outcome(
+    case: ElementTree.Element, group: Sequence[Verdict], status: CheckStatus
+) -> None:
+    """Add the failure, skip or caveats of one threshold to its test case."""
+    counts = status_counts(group)
+    summary = ", ".join(
+        f"{count} {_STATUS_TEXT[name]}" for name, count in counts.items() if count
+    )
+    if status == "fail":
+        failing = [v for v in group if v.status == "fail"]
+        failure = ElementTree.SubElement(
+            case,
+            "failure",
+            {
+                "message": f"{len(failing)} of {len(group)} checks failed: "
+                + check_text(failing[0]),
+                "type": "ThresholdFailed",
+            },
+        )
+        failure.text = "\n".join(check_text(v) for v in failing)
+    elif status != "pass":
+        reason = {
+            "inconclusive": "the limit lies within the measured figure's precision",
+            "insufficient_data": "too few samples to judge",
+            "no_data": "no requests to judge",
+        }[status]
+        ElementTree.SubElement(
+            case, "skipped", {"message": f"{status}: {reason} ({summary})"}
+        )
+    caveats = [v for v in group if v.status in ("inconclusive", "insufficient_data")]
+    out = ElementTree.SubElement(case, "system-out")
+    out.text = "\n".join([summary or "no checks", *(check_text(v) for v in caveats)])
+
+
+def summary_markdown(
+    run: Run,
+    verdicts: Sequence[Verdict],
+    analysis: Analysis,
+    comparison: Comparison | None,
+    report_name: str,
+) -> str:
+    """Return the Markdown summary of a run.
+
+    Args:
+        run: The loaded run.
+        verdicts: Its checks.
+        analysis: Its findings.
+        comparison: The comparison with baselines, if any.
+        report_name: The HTML report's file name, linked at the end.
+
+    Returns:
+        The Markdown text.
+    """
+    status = overall_status(verdicts)
+    counts = status_counts(verdicts)
+    icon = ":x:" if status == "fail" else ":white_check_mark:"
+    lines = [
+        f"## {icon} loadgate {status.upper()}: {_md(run.facts.scenario)} "
+        f"against {_md(run.facts.host)}",
+        "",
+        ", ".join(f"{n} {_COUNTED[s]}" for s, n in counts.items() if n)
+        or "no thresholds to check",
+        "",
+        "| threshold | status | checks | worst | where |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for threshold in run.thresholds:
+        group = [v for v in verdicts if v.threshold == threshold.label]
+        worst = worst_check(group, threshold.op)
+        checks = status_counts(group)
+        lines.append(
+            f"| {_md(threshold.label)} | {_STATUS_TEXT[threshold_status(group)]} | "
+            f"{checks['fail']} failed of {len(group)} | "
+            f"{_format.fmt_metric(worst.measured, worst.metric) if worst else '-'} | "
+            f"{_md(f'{worst.stage} / {worst.endpoint}') if worst else '-'} |"
+        )
+
+    failing = [v for v in verdicts if v.status == "fail"]
+    if failing:
+        lines += ["", "### Failing checks", ""]
+        lines += [f"- {_md(v.threshold)}: {_md(check_text(v))}" for v in failing[:20]]
+        if len(failing) > 20:
+            lines.append(f"- ... and {len(failing) - 20} more (see the report)")
+
+    lines += ["", "### Findings", ""]
+    lines += [
+        f"- **{_md(f.title)}** ({f.severity}): {_md(f.detail)}"
+        for f in analysis.findings
+    ] or ["- none"]
+    lines += ["", "### Recommendations", ""]
+    lines += [f"- {_md(text)}" for text in analysis.recommendations]
+    if comparison is not None:
+        counts_text = ", ".join(f"{n} {v}" for v, n in comparison.counts().items() if n)
+        lines += [
+            "",
+            f"### Compared with {_md(', '.join(comparison.baselines))}",
+            "",
+            counts_text or "nothing to compare",
+        ]
+        regressed = [row for row in comparison.rows if row.verdict == "regressed"]
+        lines += [
+            f"- regressed: {_md(row.stage)} / {_md(row.endpoint)}" for row in regressed
+        ]
+    lines += ["", f"Full report: `{report_name}`", ""]
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    """Escape text for Markdown table cells and inline HTML."""
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    return text.replace("|", "\\|").replace("`", "'")

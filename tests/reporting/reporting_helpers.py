@@ -1,0 +1,45 @@
+"""Helpers shared by reporting tests: modified copies of the demo run."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+DEMO_DIR = Path(__file__).parent / "data" / "run_demo"
+LATENCIES = ("min_ms", "mean_ms", "max_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms")
+
+
+def shifted_copy(
+    target: Path, endpoint: str, added_ms: float, extra_failures: int = 0
+) -> Path:
+    """Copy the demo run with ``added_ms`` on every latency of one endpoint.
+
+    ``extra_failures`` more of its requests failed in Heavy.
+    """
+    shutil.copytree(DEMO_DIR, target)
+    path = target / "loadgate_stages.csv"
+    with path.open(newline="", encoding="utf-8") as source:
+        rows = list(csv.DictReader(source))
+    for row in rows:
+        if row["endpoint"] != endpoint:
+            continue
+        for column in (*LATENCIES, "p999_ms"):
+            row[column] = f"{float(row[column]) + added_ms:g}"
+        if row["stage"] == "Heavy":
+            row["failures"] = str(int(row["failures"]) + extra_failures)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+def rewrite_cells(path: Path, replacements: dict[str, str]) -> None:
+    """Replace whole cells of a CSV file, quoting them properly."""
+    with path.open(newline="", encoding="utf-8") as source:
+        rows = list(csv.reader(source))
+    with path.open("w", newline="", encoding="utf-8") as target:
+        csv.writer(target).writerows(
+            [[replacements.get(cell, cell) for cell in row] for row in rows]
+        )

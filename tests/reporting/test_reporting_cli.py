@@ -1,0 +1,63 @@
+"""``loadgate report`` on a run directory, a Locust CSV prefix, and with baselines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from reporting_helpers import DEMO_DIR, shifted_copy
+
+from loadgate.cli import main
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "locust-csv-corpus"
+
+
+def test_report_of_a_locust_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("XFJ__example_stats.csv", "XFJ__example_failures.csv"):
+        shutil.copy(CORPUS / name, tmp_path / name.replace("XFJ__example", "xfj"))
+
+    code = main(["report", str(tmp_path / "xfj")])
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out.startswith("loadgate xfj against unknown (plain Locust CSVs)")
+    assert f"report: {tmp_path / 'report.html'}" in out
+    for name in ("report.html", "summary.json", "junit.xml", "summary.md"):
+        assert (tmp_path / name).is_file()
+    assert err.splitlines()[0].startswith("report: read xfj (0 history rows) in ")
+
+
+def test_report_of_a_missing_prefix_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["report", str(tmp_path / "nothing")])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'nothing'}: not a run directory, nor the prefix of Locust "
+        "CSV files (no nothing_stats.csv beside it)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("flag", "code"),
+    [
+        pytest.param([], 0, id="regression-alone-passes"),
+        pytest.param(["--fail-on-regression"], 1, id="flag-fails-it"),
+    ],
+)
+def test_baseline_comparison_on_the_console(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str], code: int
+) -> None:
+    slower = shifted_copy(tmp_path / "slower", "get_me", 200.0)
+    facts = json.loads((slower / "run.json").read_text(encoding="utf-8"))
+    (slower / "run.json").write_text(json.dumps(facts | {"thresholds": []}))
+
+    assert main(["report", str(slower), "--baseline", str(DEMO_DIR), *flag]) == code
+    out = capsys.readouterr().out
+    assert "COMPARED WITH run_demo: 4 regressed, 0 improved, 20 same" in out
+    assert "REGRESSED Light / get_me: p50_ms 25.00 -> 225.00" in out
+    assert out.count("PASS: no thresholds to check") == 1
