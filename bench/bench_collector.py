@@ -47,6 +47,9 @@ class StaticTokens:
         """Return the same opaque token for every user."""
         return "benchmark"
 
+    def share_rate(self, processes: int) -> None:
+        """Sign-in pacing does not apply: nothing signs in."""
+
 
 SCENARIO = Scenario(
     name="bench",

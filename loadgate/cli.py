@@ -283,7 +283,7 @@ def _add_fleet_commands(
         "stops the test. Give it the same --scenario and scenarios file as the master. "
         "Secrets (test password, AWS credentials) come from this machine's environment "
         "and never cross the master/worker channel. The process becomes the Locust "
-        "worker: its log goes to stdout and its exit code is Locust's.",
+        "worker: its log goes to stderr and its exit code is Locust's.",
     )
     worker.add_argument(
         "--master-host", required=True, help="The master's address or host name."

@@ -161,7 +161,7 @@ def exec_worker(command: Sequence[str], env: Mapping[str, str]) -> NoReturn:
     """Replace this process with a Locust worker (it never returns).
 
     The worker's signals, output and exit code are then Locust's own: SIGTERM from
-    a container runtime stops it cleanly, and its log goes to stdout as is.
+    a container runtime stops it cleanly, and its log goes to stderr as is.
     """
     sys.stdout.flush()
     sys.stderr.flush()

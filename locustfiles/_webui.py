@@ -81,10 +81,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_RESULTS",
+    "PASSWORD_VARIABLE",
+    "USERNAME_VARIABLE",
     "LiveCheck",
     "LiveStatus",
     "LoadgateWebUI",
     "StageTimes",
+    "UiRun",
     "add_arguments",
     "install",
     "live_checks",
@@ -97,7 +100,7 @@ LiveStatus = Literal["pending", "passing", "failing", "inconclusive"]
 """A live verdict of one stage x threshold."""
 
 DEFAULT_RESULTS = "results"
-TAB_KEY = "loadgate"
+_TAB_KEY = "loadgate"
 PASSWORD_VARIABLE = "LOADGATE_UI_PASSWORD"
 USERNAME_VARIABLE = "LOADGATE_UI_USERNAME"
 
@@ -443,11 +446,11 @@ class LoadgateWebUI:
 
         args = web_ui.template_args
         args.setdefault("extended_tabs", []).append(
-            {"title": "loadgate", "key": TAB_KEY}
+            {"title": "loadgate", "key": _TAB_KEY}
         )
         args.setdefault("extended_tables", []).append(
             {
-                "key": TAB_KEY,
+                "key": _TAB_KEY,
                 "structure": [{"key": k, "title": t} for k, t in _COLUMNS],
             }
         )
@@ -676,9 +679,9 @@ class LoadgateWebUI:
             extended = [
                 item
                 for item in data.get("extended_stats", [])
-                if item["key"] != TAB_KEY
+                if item["key"] != _TAB_KEY
             ]
-            data["extended_stats"] = [*extended, {"key": TAB_KEY, "data": rows}]
+            data["extended_stats"] = [*extended, {"key": _TAB_KEY, "data": rows}]
             response.set_data(jsonify(data).get_data())
         elif request.endpoint == "locust.index" and response.mimetype == "text/html":
             page = response.get_data(as_text=True)

@@ -160,6 +160,14 @@ def _target_guard(environment: Environment, scenarios: ScenarioFile) -> Any:
 
     def guard(**_: Any) -> None:
         if isinstance(environment.runner, WorkerRunner):
+            # The master forwards its --scenario before the test starts.
+            wanted = getattr(environment.parsed_options, "scenario", None)
+            loaded = _current().scenario.name
+            if wanted and wanted != loaded:
+                _current().recorder.fail(
+                    f"this worker loaded scenario {loaded!r} but the master runs "
+                    f"{wanted!r}: start every worker with --scenario {wanted}"
+                )
             return
         try:
             _check_target(environment.host or "", scenarios, environment.parsed_options)

@@ -96,7 +96,15 @@
     render();
   };
 
-  poll();
+  // Opening the tab fetches at once; while it is open, every POLL_MS.
+  let wasOnTab = false;
+  const watch = () => {
+    const now = onTab();
+    if (now && !wasOnTab) poll();
+    wasOnTab = now;
+    render();
+  };
+
   window.setInterval(poll, POLL_MS);
-  window.setInterval(render, 250);
+  window.setInterval(watch, 250);
 })();

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,11 +21,13 @@ from sandbox import SandboxState, read_request_log
 pytestmark = pytest.mark.e2e
 
 
+# Think time longer than the master-to-worker delay of a stage change, so a user sends
+# at most one request in that gap (and the tolerance below holds).
 TWO_STAGES = {
-    "wait_time": {"min": 0.1, "max": 0.3},
+    "wait_time": {"min": 0.5, "max": 1.0},
     "stages": [
-        {"name": "Light", "users": 4, "spawn_rate": 4, "duration": 4},
-        {"name": "Peak", "users": 8, "spawn_rate": 8, "duration": 4},
+        {"name": "Light", "users": 4, "spawn_rate": 4, "duration": 6},
+        {"name": "Peak", "users": 8, "spawn_rate": 8, "duration": 6},
     ],
 }
 
@@ -285,3 +288,68 @@ def test_stage_percentiles_follow_the_latency_of_each_stage(
     # Locust's own whole-run row blends both: wrong for each stage on one side.
     assert float(locust_row["50%"]) != pytest.approx(400, rel=0.05)
     assert float(locust_row["95%"]) != pytest.approx(50, rel=0.05)
+
+
+def test_worker_with_another_scenario_stops_the_run(
+    tmp_path: Path, sandbox_state: SandboxState
+) -> None:
+    port = free_port()
+    results = tmp_path / "results"
+    master = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "loadgate",
+            "master",
+            "--scenario",
+            "smoke",
+            "--sandbox",
+            state_dir(sandbox_state),
+            "--workers",
+            "1",
+            "--master-port",
+            str(port),
+            "--results",
+            str(results),
+            "--wait",
+            "30",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "loadgate",
+            "worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+            "--scenario",
+            "demo",
+            "--sandbox",
+            state_dir(sandbox_state),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _, err = master.communicate(timeout=60)
+    finally:
+        worker.wait(timeout=30)
+
+    assert master.returncode == 2, err
+    assert (
+        "error: this worker loaded scenario 'demo' but the master runs 'smoke': start "
+        "every worker with --scenario smoke"
+    ) in err.splitlines()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -28,7 +28,7 @@ TEST_SCENARIOS = {
         "min_samples": 5,
         "stages": [
             {"name": "Light", "users": 3, "spawn_rate": 3, "duration": 5},
-            {"name": "Peak", "users": 6, "spawn_rate": 6, "duration": 4},
+            {"name": "Peak", "users": 6, "spawn_rate": 6, "duration": 5},
         ],
         "thresholds": [
             {
