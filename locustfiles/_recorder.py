@@ -247,16 +247,20 @@ class StageRecorder:
     def fail(self, message: str) -> None:
         """Stop the whole test because of an error that retrying cannot fix.
 
-        On a worker the master is told, so that the whole fleet stops.
+        On a worker the master is told, so that the whole fleet stops. Under the web
+        UI only the test stops (its report says why); the UI stays up for the next.
         """
         if self.fatal_error is not None:
             return
         self.fatal_error = message
-        self.environment.process_exit_code = 2
         runner = self.environment.runner
         if isinstance(runner, WorkerRunner):
             runner.send_message(_FATAL_MESSAGE, {"message": message})
+        elif runner is not None and self.environment.web_ui is not None:
+            logger.error("%s; the test is stopped", message)
+            gevent.spawn(runner.stop)
         elif runner is not None:
+            self.environment.process_exit_code = 2
             # Quitting from inside a user's greenlet would kill the caller mid-way.
             gevent.spawn(runner.quit)
 
