@@ -28,6 +28,7 @@ from loadgate.errors import ConfigError
 __all__ = [
     "DEFAULT_APDEX_T_MS",
     "DEFAULT_MIN_SAMPLES",
+    "DEFAULT_REQUEST_TIMEOUT_S",
     "DEFAULT_SCENARIOS_PATH",
     "METRICS",
     "TOTAL",
@@ -66,6 +67,9 @@ METRICS: Mapping[str, str] = {
 
 DEFAULT_MIN_SAMPLES = 100
 """Fewest requests a stage x endpoint needs before its thresholds are judged."""
+
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
+"""Locust's own: how long a request may wait before it fails as timed out."""
 
 DEFAULT_APDEX_T_MS = 500.0
 """APDEX target time T of an endpoint that sets no ``apdex_t_ms``."""
@@ -361,6 +365,8 @@ class Scenario:
         min_samples: Fewest requests a stage x endpoint needs to be judged; fewer
             gives "insufficient data" instead of pass or fail.
         target_profile: The production limits the load is related to.
+        request_timeout_s: Seconds a request may take (to connect, or between two
+            reads of the answer) before it fails as timed out.
     """
 
     name: str
@@ -371,6 +377,7 @@ class Scenario:
     endpoints: Mapping[str, Endpoint]
     min_samples: int = DEFAULT_MIN_SAMPLES
     target_profile: TargetProfile = field(default_factory=lambda: TargetProfile())
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
 
     @property
     def duration_s(self) -> float:
@@ -871,7 +878,14 @@ class _Reader:
             self.known_keys(
                 item,
                 here,
-                ("description", "wait_time", "stages", "thresholds", "min_samples"),
+                (
+                    "description",
+                    "wait_time",
+                    "stages",
+                    "thresholds",
+                    "min_samples",
+                    "request_timeout",
+                ),
             )
             stages = self.stages(item.get("stages"), f"{here}.stages")
             own = self.thresholds(
@@ -896,6 +910,12 @@ class _Reader:
                     minimum=1,
                 ),
                 target_profile=profile or TargetProfile(),
+                request_timeout_s=self.number(
+                    item.get("request_timeout", DEFAULT_REQUEST_TIMEOUT_S),
+                    f"{here}.request_timeout",
+                    minimum=0,
+                    strict=True,
+                ),
             )
         return scenarios
 

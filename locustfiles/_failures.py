@@ -44,6 +44,11 @@ def _reason(code: int) -> str:
 
 
 def _connection_problem(error: BaseException) -> str:
+    # geventhttpclient resends an idempotent request once and then raises
+    # RetriesExceeded, carrying the last real error as ``original``.
+    original = getattr(error, "original", None)
+    if isinstance(original, BaseException):
+        error = original
     name = type(error).__name__
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"

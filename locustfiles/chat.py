@@ -251,6 +251,14 @@ class ChatUser(FastHttpUser):
     refused = False
     """Set when this user's sign-in was refused: it stops at its first task."""
 
+    def __init__(self, environment: Any) -> None:
+        # The HTTP client takes its timeouts when it is made, in FastHttpUser's own
+        # constructor: set them from the scenario first.
+        timeout = _current().scenario.request_timeout_s
+        self.network_timeout = timeout
+        self.connection_timeout = timeout
+        super().__init__(environment)
+
     def wait_time(self) -> float:
         """Return the pause before the next request (think time or pacing)."""
         process = _current()

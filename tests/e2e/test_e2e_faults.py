@@ -124,3 +124,71 @@ def test_outage_during_heavy_is_recorded_as_connection_errors(
     assert down_at - 2 <= outage["numbers"]["start"] <= down_at + 2
     assert 3 <= outage["numbers"]["end"] - outage["numbers"]["start"] <= 8
     assert outage["title"] in (run_dir / "report.html").read_text()
+
+
+FAULTY = {
+    "wait_time": {"min": 0.1, "max": 0.2},
+    "request_timeout": 1,
+    "min_samples": 5,
+    "stages": [{"name": "Light", "users": 4, "spawn_rate": 4, "duration": 8}],
+}
+
+
+def test_each_target_fault_is_recorded_as_its_error_class(
+    tmp_path: Path,
+    loadgate: Loadgate,
+    sandbox_state: SandboxState,
+    control: sandbox.SandboxControl,
+) -> None:
+    # list_rooms stays healthy so every user finds its room before the faults bite.
+    control.set_knobs(
+        {
+            "faults": {
+                "get_me": {"rate": 1, "kind": "status", "status": 503},
+                "list_messages": {"rate": 1, "kind": "timeout", "hold_s": 3},
+                "post_message": {"rate": 1, "kind": "reset"},
+            }
+        }
+    )
+    path = scenario_file(tmp_path, "faulty", FAULTY)
+
+    done = loadgate(
+        "run",
+        "--scenario",
+        "faulty",
+        "--scenarios-file",
+        str(path),
+        "--sandbox",
+        state_dir(sandbox_state),
+    )
+
+    assert done.code == 1, done.stderr
+    summary = json.loads((done.run_dir() / "summary.json").read_text())
+    classes = {(row["name"], row["class"], row["error"]) for row in summary["errors"]}
+    assert classes == {
+        (
+            "/api/v1/users/me",
+            "server",
+            "CatchResponseError('status 503 Service Unavailable')",
+        ),
+        (
+            "/api/v1/rooms/{room_id}/messages",
+            "timeout",
+            "CatchResponseError('timed out waiting for the target')",
+        ),
+        (
+            "/api/v1/rooms/{room_id}/messages",
+            "connection",
+            "CatchResponseError('connection closed without a response')",
+        ),
+    }
+    by_method = {row["method"] for row in summary["errors"]}
+    assert by_method == {"GET", "POST"}
+    # Every request to a faulty endpoint failed; the healthy one never did.
+    with (done.run_dir() / "loadgate_stages.csv").open(encoding="utf-8") as table:
+        stats = {(row["stage"], row["endpoint"]): row for row in csv.DictReader(table)}
+    rooms = stats[("Light", "list_rooms")]
+    assert int(rooms["requests"]) > 0
+    assert int(rooms["failures"]) == 0
+    me = stats[("Light", "get_me")]
+    assert int(me["failures"]) == int(me["requests"]) > 0

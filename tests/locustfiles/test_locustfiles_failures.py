@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from geventhttpclient.useragent import RetriesExceeded
 
 from locustfiles._failures import describe_failure
 from locustfiles._redact import REDACTED, install, redact
@@ -31,6 +32,11 @@ class HTTPConnectionClosed(Exception):
         (0, ConnectionResetError(104, "reset"), "connection reset by the target"),
         (0, TimeoutError("timed out"), "timed out waiting for the target"),
         (0, HTTPConnectionClosed("closed"), "connection closed without a response"),
+        (
+            0,
+            RetriesExceeded("/x", 1, original=TimeoutError("timed out")),
+            "timed out waiting for the target",
+        ),
         (0, OSError(113, "No route"), "connection error (OSError, errno 113)"),
         (0, ValueError(f"echo {TOKEN}"), "request error (ValueError)"),
         (0, None, "no response"),
@@ -46,6 +52,7 @@ class HTTPConnectionClosed(Exception):
         "reset",
         "timeout",
         "closed",
+        "timeout-after-resend",
         "other-oserror",
         "other-error",
         "nothing",
