@@ -25,6 +25,8 @@ pytestmark = pytest.mark.e2e
 # at most one request in that gap (and the tolerance below holds).
 TWO_STAGES = {
     "wait_time": {"min": 0.5, "max": 1.0},
+    # A short run: judged on few samples, so that the healthy sandbox passes (exit 0).
+    "min_samples": 5,
     "stages": [
         {"name": "Light", "users": 4, "spawn_rate": 4, "duration": 6},
         {"name": "Peak", "users": 8, "spawn_rate": 8, "duration": 6},

@@ -239,7 +239,7 @@ def test_ramp_longer_than_stage_is_refused(
         (
             lambda d: d["scenarios"]["demo"].update(stagse=[]),
             "scenarios.demo: unknown key 'stagse' (did you mean 'stages'?); known keys: "
-            "description, wait_time, stages, thresholds, min_samples",
+            "description, wait_time, stages, thresholds, min_samples, request_timeout",
         ),
         (
             lambda d: d["thresholds"].append(
