@@ -70,8 +70,11 @@ worker: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/loadgate ui --web-host $(WEB_HOST) --web-port $(WEB_PORT) $(if $(WEB_LOGIN),--web-login) $(if $(HOST),--host $(HOST)) $(if $(filter command line environment,$(origin SCENARIO)),--scenario $(SCENARIO))
 
+# The tests that measure latency or rates closely run alone; the rest, which mostly
+# wait on stages, two at a time (pytest-xdist).
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m serial
+	$(BIN)/python -m pytest -m "not serial" -n 2
 
 # Quiet and idempotent: apt-get runs only when chromium is missing, and waits for a
 # dpkg lock another apt-get holds.

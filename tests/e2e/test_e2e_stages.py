@@ -78,6 +78,7 @@ RATE = {
 }
 
 
+@pytest.mark.serial
 def test_rate_stage_reaches_its_target(
     tmp_path: Path, sandbox_state: SandboxState, loadgate: Loadgate
 ) -> None:
@@ -274,6 +275,7 @@ def server_percentile(
     return durations[min(int(len(durations) * fraction), len(durations) - 1)]
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "master-and-2-workers"])
 def test_stage_percentiles_follow_the_latency_of_each_stage(
     tmp_path: Path, sandbox_state: SandboxState, workers: int

@@ -23,7 +23,8 @@ from reporting import analyse, compare, load_run
 from reporting.analysis import NO_ISSUES
 from sandbox import SandboxState, read_request_log
 
-pytestmark = pytest.mark.e2e
+# Its findings and comparisons hang on latency: no other load may run beside it.
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 STAGE_S = 4.0
 SCENARIOS = """
