@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from locust.env import Environment
 
     from locustfiles._recorder import StageRecorder
-    from reporting.verdicts import CheckStatus, Verdict
+    from reporting.verdicts import Verdict
 
 __all__ = [
     "DEFAULT_RESULTS",
@@ -307,36 +307,11 @@ def _check(
     scenario: Scenario,
 ) -> Verdict:
     """Judge one endpoint as :mod:`reporting.verdicts` does."""
-    from reporting.precision import BUCKETED_METRICS, percentile_band
-    from reporting.verdicts import Verdict
+    from reporting.verdicts import judge
 
     samples = int(row["requests"] or 0) if row is not None else 0
     measured = _measure(threshold.metric, row, elapsed_s)
-    low = high = measured
-    status: CheckStatus = "no_data"
-    if measured is not None:
-        if threshold.metric in BUCKETED_METRICS:
-            low, high = percentile_band(measured)
-        # Pass or fail only when every value the figure may stand for agrees.
-        passes = {threshold.passes(low or 0.0), threshold.passes(high or 0.0)}
-        status = "inconclusive"
-        if len(passes) == 1:
-            status = "pass" if passes == {True} else "fail"
-        if samples < scenario.min_samples:
-            status = "insufficient_data"
-    return Verdict(
-        threshold=threshold.label,
-        metric=threshold.metric,
-        op=threshold.op,
-        limit=threshold.limit,
-        stage=stage,
-        endpoint=endpoint,
-        measured=measured,
-        status=status,
-        samples=samples,
-        low=low,
-        high=high,
-    )
+    return judge(threshold, stage, endpoint, measured, samples, scenario.min_samples)
 
 
 def _measure(

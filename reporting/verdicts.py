@@ -35,6 +35,7 @@ __all__ = [
     "Verdict",
     "evaluate",
     "exit_code",
+    "judge",
     "overall_status",
     "status_counts",
     "threshold_status",
@@ -206,8 +207,38 @@ def _check(
     min_samples: int,
 ) -> Verdict:
     """Judge one threshold against one stage-table row (None: no row at all)."""
-    measured = _measured(threshold.metric, row)
     samples = 0 if row is None else int(row["requests"])
+    return judge(
+        threshold,
+        stage,
+        endpoint,
+        _measured(threshold.metric, row),
+        samples,
+        min_samples,
+    )
+
+
+def judge(
+    threshold: Threshold,
+    stage: str,
+    endpoint: str,
+    measured: float | None,
+    samples: int,
+    min_samples: int,
+) -> Verdict:
+    """Judge one measured value of a stage x endpoint against a threshold.
+
+    Args:
+        threshold: The threshold checked.
+        stage: The stage's name.
+        endpoint: The endpoint key, or ``total``.
+        measured: The value of the threshold's metric; None when nothing was measured.
+        samples: The requests behind the value.
+        min_samples: Fewest requests that may be judged.
+
+    Returns:
+        The check, with the value's precision band for a bucketed percentile.
+    """
     low = high = measured
     if measured is None:
         status: CheckStatus = "no_data"
