@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from loadgate.cli import main
+from loadgate._entry import run
 
-sys.exit(main())
+sys.exit(run())

@@ -7,6 +7,7 @@ Exit codes: 0 every threshold passed, 1 a threshold failed, 2 bad input or a run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import ipaddress
 import json
@@ -16,7 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -26,6 +27,7 @@ import sandbox
 from loadgate import __version__
 from loadgate.errors import (
     EXIT_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_THRESHOLD_FAILED,
     ConfigError,
     LoadgateError,
@@ -50,34 +52,93 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RESULTS = Path("results")
 DEFAULT_SANDBOX_DIR = Path(".sandbox")
-EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``loadgate`` command line and return its exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    # SIGTERM (a CI job cancelled, `timeout`) takes the same careful way out as Ctrl-C,
-    # and Ctrl-C works even when a parent shell started loadgate with SIGINT ignored.
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["sandbox"]:
+        # The sandbox's own command line, --help included, as is.
+        return sandbox.main(words[1:] or ["--help"], prog="loadgate sandbox")
+    args = _parser().parse_args(words)
+    # SIGTERM (a CI job cancelled, `timeout`) and SIGHUP (the terminal closed) take
+    # the same careful way out as Ctrl-C, and Ctrl-C works even when a parent shell
+    # started loadgate with SIGINT ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    try:
-        code: int = args.handler(args)
-    except LoadgateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with _streams_that_may_close():
+        try:
+            code: int = args.handler(args)
+        except LoadgateError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
     return code
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+class _Closable:
+    """A console stream whose reader may go away (``| head``, a closed terminal).
+
+    Once a write fails, the run goes on without a console: the stream's file
+    descriptor is pointed at /dev/null, so the run's files and its exit code are
+    still written and Locust is stopped as usual.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        """Write, or drop the text once the reader is gone."""
+        if not self.closed_by_reader:
+            try:
+                return self._stream.write(text)
+            except OSError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush, or do nothing once the reader is gone."""
+        if not self.closed_by_reader:
+            try:
+                self._stream.flush()
+            except OSError:
+                self._drop()
+
+    def _drop(self) -> None:
+        self.closed_by_reader = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            logger.debug("console gone; its stream has no descriptor to redirect")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _streams_that_may_close() -> Iterator[None]:
+    """Make stdout and stderr survive their reader closing, for one command."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = _Closable(saved[0])
+    sys.stderr = _Closable(saved[1])
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -131,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--workers",
-        type=int,
+        type=_non_negative,
         default=0,
         help="Run distributed: a master and this many worker processes.",
     )
@@ -355,7 +416,7 @@ def _add_run_arguments(
         metavar="STATE_DIR",
         help="Use the running sandbox's host, user pool and test users.",
     )
-    run.add_argument("--workers", type=int, default=0, help=workers_help)
+    run.add_argument("--workers", type=_non_negative, default=0, help=workers_help)
     run.add_argument(
         "--locust-arg",
         action="append",
@@ -393,6 +454,8 @@ def _cmd_run(
     env: dict[str, str] = {}
     host = args.host
     if args.sandbox is not None:
+        # A bad scenario is named before a missing sandbox.
+        load_scenarios(args.scenarios_file).scenario(args.scenario)
         state = _sandbox_state(args.sandbox)
         env = _sandbox_env(state)
         host = host or state.api_url
@@ -449,6 +512,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     load_scenarios(args.scenarios_file).scenario(args.scenario)
+    _check_results(args.results)
     latency = sandbox.parse_knobs("latency", args.latency)
     error_rate = sandbox.parse_knobs("error_rate", args.error_rate)
     print("starting the sandbox (Cognito emulator and chat API)...", file=sys.stderr)
@@ -498,7 +562,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    return sandbox.main(args.args or ["--help"])
+    return sandbox.main(args.args or ["--help"], prog="loadgate sandbox")
 
 
 def _cmd_users(args: argparse.Namespace) -> int:
@@ -558,20 +622,22 @@ def _run_and_report(
         raise TargetError(
             "no target host: give --host, use --sandbox, or set target.host"
         )
-    if remote is None:
-        # A master of remote workers never signs in: the workers hold the secrets.
-        auth.check_settings(scenarios.auth)
     target = check_target(
         host,
         scenarios.environments,
         environment=target_env,
         confirm_production=confirm_production,
+        source=Path(scenarios_file).name,
     )
+    if remote is None:
+        # A master of remote workers never signs in: the workers hold the secrets.
+        auth.check_settings(scenarios.auth)
     # Locust checks the target again itself, so a run started by hand is held too.
     extra_args = [*extra_args, "--target-env", target.name]
     if confirm_production:
         extra_args.append("--confirm-production")
 
+    _check_results(results)
     run_dir = new_run_dir(results, scenario.name)
     print(
         f"running scenario {scenario.name!r} against {host}: "
@@ -580,8 +646,6 @@ def _run_and_report(
     )
     for warning in reporting.preflight(scenario, scenario.target_profile):
         print(f"warning: target profile: {warning}", file=sys.stderr)
-    if workers < 0:
-        raise TargetError(f"--workers: {workers!r} is not allowed; expected 0 or more")
     request = RunRequest(
         scenario.name,
         Path(scenarios_file),
@@ -603,13 +667,20 @@ def _after_run(
     facts_path = run_dir / "run.json"
     if not facts_path.exists():
         log = run_dir / "locust.log"
+        if outcome.interrupted:
+            print(
+                f"interrupted before Locust wrote any results: nothing was collected; "
+                f"see {log}",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
         last = [line for line in log.read_text(errors="replace").splitlines() if line]
         print(
             f"error: locust exited with code {outcome.exit_code} before writing "
             f"results (last line: {last[-1] if last else 'none'!r}); see {log}",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED if outcome.interrupted else EXIT_ERROR
+        return EXIT_ERROR
     facts = json.loads(facts_path.read_text(encoding="utf-8"))
     if facts.get("fatal_error"):
         # The error is the verdict: the report is written, its table not shown.
@@ -672,6 +743,28 @@ def _scenarios_for_report(path: Path | None) -> ScenarioFile | None:
     except ConfigError as exc:
         logger.warning("scenarios file not used for the report: %s", exc)
         return None
+
+
+def _check_results(results: Path) -> None:
+    """Refuse a results folder that cannot hold run directories, before any load."""
+    if results.exists() and not results.is_dir():
+        raise ConfigError(
+            f"--results: {str(results)!r} is not allowed; expected a directory "
+            "(it is a file)"
+        )
+
+
+def _non_negative(text: str) -> int:
+    """Parse a count of 0 or more for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not allowed; expected 0 or more"
+        )
+    return value
 
 
 def _free_port() -> int:

@@ -12,13 +12,15 @@ root, print its message once and exit with its ``exit_code``::
     └── SandboxError (2)               the local sandbox could not start or stop
 
 Exit code 1 is not an error: it means the run finished and a threshold failed
-(see :mod:`reporting.verdicts`). Exit code 0 means every threshold passed.
+(see :mod:`reporting.verdicts`). Exit code 0 means every threshold passed. Exit code
+130 means the command was interrupted (Ctrl-C, SIGTERM, SIGHUP).
 """
 
 from __future__ import annotations
 
 __all__ = [
     "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_THRESHOLD_FAILED",
     "AuthError",
@@ -33,6 +35,7 @@ __all__ = [
 EXIT_OK = 0
 EXIT_THRESHOLD_FAILED = 1
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 class LoadgateError(Exception):

@@ -199,7 +199,7 @@ class RunOutcome:
     interrupted: bool = False
 
 
-def run_locust(request: RunRequest, console: TextIO = sys.stderr) -> RunOutcome:
+def run_locust(request: RunRequest, console: TextIO | None = None) -> RunOutcome:
     """Run Locust for one scenario and wait for it to finish.
 
     Locust runs in its own process group, so a Ctrl-C reaches only loadgate, which
@@ -210,7 +210,7 @@ def run_locust(request: RunRequest, console: TextIO = sys.stderr) -> RunOutcome:
 
     Args:
         request: The run.
-        console: Where progress lines go.
+        console: Where progress lines go (standard error when None).
 
     Returns:
         Locust's exit code, and whether the run was interrupted.
@@ -218,6 +218,7 @@ def run_locust(request: RunRequest, console: TextIO = sys.stderr) -> RunOutcome:
     Raises:
         TargetError: Locust could not be started.
     """
+    console = sys.stderr if console is None else console
     env = {**os.environ, **request.env, "PYTHONUNBUFFERED": "1"}
     log_path = request.run_dir / "locust.log"
     logger.debug("starting locust: %s", " ".join(request.command()))
@@ -241,6 +242,10 @@ def run_locust(request: RunRequest, console: TextIO = sys.stderr) -> RunOutcome:
             return RunOutcome(child.wait())
         except KeyboardInterrupt:
             return RunOutcome(_stop(child, log, console), interrupted=True)
+        except BaseException:
+            # Whatever broke loadgate here, Locust must not go on loading alone.
+            _stop(child, log, console)
+            raise
         finally:
             _reap_workers(
                 workers, grace_s=_STOP_GRACE_S if child.returncode == 0 else 5.0

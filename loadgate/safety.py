@@ -53,6 +53,7 @@ def check_target(
     *,
     environment: str | None = None,
     confirm_production: bool = False,
+    source: str = "scenarios.yaml",
 ) -> TargetEnvironment:
     """Return the environment a host belongs to, or refuse the host.
 
@@ -61,6 +62,7 @@ def check_target(
         environments: The ``environments`` of scenarios.yaml (may be empty).
         environment: The environment the run names (``--target-env``), if any.
         confirm_production: The user confirmed a production run.
+        source: The name of the scenarios file, for the messages.
 
     Returns:
         The environment whose hosts the target matches.
@@ -76,7 +78,7 @@ def check_target(
             known = ", ".join(candidates)
             raise TargetError(
                 f"--target-env: {environment!r} is not an environment of "
-                f"scenarios.yaml; known: {known}"
+                f"{source}; known: {known}"
             )
         candidates = {environment: candidates[environment]}
 
@@ -87,7 +89,7 @@ def check_target(
         )
         raise TargetError(
             f"target host {host!r} is not allowed: it matches no host of "
-            f"scenarios.yaml's environments ({allowed}); add it to an environment's "
+            f"{source}'s environments ({allowed}); add it to an environment's "
             "hosts to test it"
         )
     chosen = matched[0]

@@ -152,6 +152,7 @@ def _check_target(host: str, scenarios: ScenarioFile, options: Any) -> None:
         scenarios.environments,
         environment=getattr(options, "target_env", None),
         confirm_production=bool(getattr(options, "confirm_production", False)),
+        source=scenarios.path.name,
     )
 
 
@@ -288,7 +289,7 @@ class ChatUser(FastHttpUser):
             e for e in process.scenario.endpoints.values() if e.weight > 0
         ]
         self.cum_weights = list(itertools.accumulate(e.weight for e in self.endpoints))
-        self.room_ids = ["1"]
+        self.room_ids: list[str] = []
         try:
             self.bearer()
         except StopUser:
@@ -298,10 +299,17 @@ class ChatUser(FastHttpUser):
             return
 
         listing = process.scenario.endpoints.get("list_rooms")
-        if listing is not None:
-            response = self._send(listing, "")
-            rooms = _json(response).get("rooms", []) if response.ok else []
-            self.room_ids = [str(room["id"]) for room in rooms if "id" in room] or ["1"]
+        if listing is None:
+            # Nothing to learn rooms from: the chat API's first room.
+            self.room_ids = ["1"]
+        else:
+            self._learn_rooms(listing)
+
+    def _learn_rooms(self, listing: Endpoint, paced: bool = False) -> None:
+        """List the rooms; none learnt (the listing failed) leaves the list empty."""
+        response = self._send(listing, "", paced=paced)
+        rooms = _json(response).get("rooms", []) if response.ok else []
+        self.room_ids = [str(room["id"]) for room in rooms if "id" in room]
 
     def bearer(self) -> str:
         """Return this user's current token; stop the test if Cognito refuses it."""
@@ -320,7 +328,12 @@ class ChatUser(FastHttpUser):
         if self.refused:
             raise StopUser()
         endpoint = random.choices(self.endpoints, cum_weights=self.cum_weights)[0]
-        self._send(endpoint, random.choice(self.room_ids), paced=True)
+        if not self.room_ids and "{room_id}" in endpoint.path:
+            # A room endpoint needs a real room: list them again rather than send
+            # a made-up id whose 404s would blame the wrong endpoint.
+            self._learn_rooms(_current().scenario.endpoints["list_rooms"], paced=True)
+            return
+        self._send(endpoint, random.choice(self.room_ids or [""]), paced=True)
 
     def _send(self, endpoint: Endpoint, room_id: str, paced: bool = False) -> Any:
         headers = {"Authorization": f"Bearer {self.bearer()}"} if endpoint.auth else {}

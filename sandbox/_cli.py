@@ -58,14 +58,17 @@ At run time, the control port (control_url in state.json) takes POST /_sandbox/k
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m sandbox") -> argparse.ArgumentParser:
     """Describe the ``sandbox`` command line.
+
+    Args:
+        prog: The command's name in usage lines (``loadgate sandbox`` from loadgate).
 
     Returns:
         The parser, with one sub-command each for ``up``, ``down`` and ``status``.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox",
+        prog=prog,
         description="Run the local stand-in for the chat API and its Cognito pool.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -140,17 +143,22 @@ def _add_state_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    prog: str = "python -m sandbox",
+) -> int:
     """Run the ``sandbox`` command line.
 
     Args:
         argv: The arguments after the program name; ``sys.argv[1:]`` when None.
         out: Where normal output goes; standard output when None.
+        prog: The command's name in usage lines.
 
     Returns:
         The exit status: 0 on success, the error's exit code on a sandbox error.
     """
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     stream = out or sys.stdout
     if args.verbose:
         logging.basicConfig(

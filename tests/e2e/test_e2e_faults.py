@@ -192,3 +192,23 @@ def test_each_target_fault_is_recorded_as_its_error_class(
     assert int(rooms["failures"]) == 0
     me = stats[("Light", "get_me")]
     assert int(me["failures"]) == int(me["requests"]) > 0
+
+
+def test_a_failed_room_listing_is_retried_not_blamed_on_room_endpoints(
+    sandbox_state: SandboxState, loadgate: Loadgate, control: sandbox.SandboxControl
+) -> None:
+    control.set_knobs(
+        {"faults": {"list_rooms": {"rate": 0.5, "kind": "status", "status": 500}}}
+    )
+    before = len(sandbox.read_request_log(sandbox_state.request_log))
+
+    done = loadgate("run", "--scenario", "smoke", "--sandbox", state_dir(sandbox_state))
+
+    assert done.code == 1, done.stderr
+    errors = {(row["Name"], row["Error"]) for row in failures(done.run_dir())}
+    assert errors == {
+        ("/api/v1/rooms", "CatchResponseError('status 500 Internal Server Error')")
+    }
+    log = sandbox.read_request_log(sandbox_state.request_log)[before:]
+    assert {record["endpoint"] for record in log} >= {"list_messages", "post_message"}
+    assert not [record for record in log if record["status"] == 404]

@@ -44,7 +44,9 @@ def processes_mentioning(text: str) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    "signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"]
+    "signum",
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+    ids=["sigint", "sigterm", "sighup"],
 )
 def test_signal_during_medium_keeps_light_and_part_of_medium(
     tmp_path: Path, sandbox_state: SandboxState, signum: signal.Signals
@@ -94,4 +96,53 @@ def test_signal_during_medium_keeps_light_and_part_of_medium(
         rows = list(csv.reader(text.splitlines()))
         assert len({len(row) for row in rows}) == 1, name
     assert "report.html" in out
+    assert processes_mentioning(str(run_dir)) == []
+
+
+SHORT = {
+    "wait_time": {"min": 0.1, "max": 0.3},
+    "min_samples": 5,
+    "stages": [
+        {"name": "Light", "users": 3, "spawn_rate": 3, "duration": 3},
+        {"name": "Peak", "users": 6, "spawn_rate": 6, "duration": 3},
+    ],
+}
+
+
+def test_a_console_that_goes_away_does_not_end_the_run(
+    tmp_path: Path, sandbox_state: SandboxState
+) -> None:
+    path = scenario_file(tmp_path, "short", SHORT)
+    results = tmp_path / "results"
+    command = [
+        sys.executable,
+        "-m",
+        "loadgate",
+        "run",
+        "--scenario",
+        "short",
+        "--scenarios-file",
+        str(path),
+        "--sandbox",
+        state_dir(sandbox_state),
+        "--results",
+        str(results),
+    ]
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as run:
+        assert run.stderr is not None and run.stdout is not None
+        first = run.stderr.readline()
+        # As `loadgate run ... | head -1` does: the reader leaves after one line.
+        run.stderr.close()
+        run.stdout.close()
+        code = run.wait(timeout=90)
+
+    assert first.startswith("running scenario 'short'")
+    assert code == 0
+    (run_dir,) = results.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert [stage["name"] for stage in summary["run"]["stages"]] == ["Light", "Peak"]
+    assert summary["status"] == "pass"
+    assert (run_dir / "report.html").exists()
     assert processes_mentioning(str(run_dir)) == []

@@ -119,3 +119,54 @@ def test_help_names_every_command(tmp_path: Path) -> None:
     assert done.returncode == 0
     for command in ("run", "demo", "report", "validate", "sandbox"):
         assert f"    {command} " in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("demo", "--workers", "-1"),
+            "loadgate demo: error: argument --workers: -1 is not allowed; expected 0 "
+            "or more",
+        ),
+        (
+            ("run", "--workers", "two", "--host", "http://127.0.0.1:9"),
+            "loadgate run: error: argument --workers: 'two' is not a whole number",
+        ),
+        (
+            ("demo", "--results", "a-file"),
+            "error: --results: 'a-file' is not allowed; expected a directory (it is a "
+            "file)",
+        ),
+    ],
+    ids=["negative-workers", "workers-not-a-number", "results-is-a-file"],
+)
+def test_bad_run_options_are_refused_before_anything_starts(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n", encoding="utf-8")
+
+    done = loadgate(*args, cwd=tmp_path)
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == expected
+    # No sandbox was started for the demo: it would have made its state folder.
+    assert not (tmp_path / ".sandbox").exists()
+    assert (tmp_path / "a-file").read_text(encoding="utf-8") == "not a folder\n"
+
+
+@pytest.mark.parametrize(
+    ("words", "usage"),
+    [
+        (("--help",), "usage: loadgate sandbox [-h] [-v] {up,down,status} ..."),
+        (("up", "--help"), "usage: loadgate sandbox up [-h] [--state-dir STATE_DIR]"),
+    ],
+    ids=["top", "up"],
+)
+def test_sandbox_help_is_the_sandbox_commands_own(
+    tmp_path: Path, words: tuple[str, ...], usage: str
+) -> None:
+    done = loadgate("sandbox", *words, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(usage)
