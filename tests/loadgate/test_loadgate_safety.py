@@ -76,6 +76,13 @@ def test_allowed_hosts(host: str, environment: str) -> None:
             "sandbox, staging, production",
         ),
         (
+            "http://127.0.0.1:80",
+            {"environment": "staging", "source": "team.yaml"},
+            "target host 'http://127.0.0.1:80' is not allowed: it matches no host of "
+            "team.yaml's environments (staging: https://api.staging.example.com); "
+            "add it to an environment's hosts to test it",
+        ),
+        (
             "ftp://127.0.0.1",
             {},
             "target host 'ftp://127.0.0.1' is not allowed; expected an http(s) URL such "
@@ -95,6 +102,7 @@ def test_allowed_hosts(host: str, environment: str) -> None:
         "production-unconfirmed",
         "wrong-env",
         "unknown-env",
+        "named-file",
         "ftp",
         "lookalike",
     ],
