@@ -14,6 +14,7 @@ This module is plain Python (no locust import) so that reporting can use it.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -89,6 +90,7 @@ _SECRET_REF = re.compile(
 )
 # One pass over both kinds, so a value that was filled in is never read again.
 _REFERENCE = re.compile(f"{_SECRET_REF.pattern}|{_ENV_REF.pattern}")
+_RATE_UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
 
 
 @dataclass(frozen=True)
@@ -508,6 +510,10 @@ def load_scenarios(
         raise ConfigError(f"{path.name}:{exc.line}: {exc.message}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(_yaml_error_message(path, text, exc)) from exc
+    except ValueError as exc:
+        # PyYAML turns a scalar into a Python value without a mark: an integer of
+        # thousands of digits fails in int() itself.
+        raise ConfigError(f"{path.name}: a value cannot be read: {exc}") from exc
     if raw is None:
         raise ConfigError(
             f"{path.name}: the file is empty; expected the sections endpoints, "
@@ -609,6 +615,27 @@ def _did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _to_float(value: str | float) -> float | None:
+    """Return ``value`` as a float (inf for an int too large for one), None if no number."""
+    try:
+        return float(value)
+    except ValueError:
+        return None
+    except OverflowError:
+        return math.inf
+
+
+@dataclass(frozen=True, repr=False)
+class _Filled:
+    """A value after ``${...}`` interpolation, shown in messages with its template."""
+
+    value: str
+    template: str
+
+    def __repr__(self) -> str:
+        return f"{self.value!r} (from {self.template!r})"
+
+
 class _Reader:
     """Walks the parsed YAML, keeping the key path for error messages."""
 
@@ -663,6 +690,14 @@ class _Reader:
             min_samples=min_samples,
             profile=profile,
         )
+        stage_names = [s.name for item in scenarios.values() for s in item.stages]
+        for index, threshold in enumerate(common):
+            self.check_stage_names(
+                threshold,
+                list(dict.fromkeys(stage_names)),
+                f"thresholds[{index}]",
+                "at least one scenario",
+            )
         auth = self.auth(top.get("auth", {}), "auth")
         environments = self.environments(top.get("environments"), "environments")
         limits = self.limits(top.get("limits"), "limits")
@@ -715,13 +750,9 @@ class _Reader:
             f"{where}.refresh_fraction",
             minimum=0,
             strict=True,
+            maximum=1,
+            too_high="expected a fraction of the token's lifetime above 0 and at most 1",
         )
-        if refresh_fraction > 1:
-            raise self.fail(
-                f"{where}.refresh_fraction",
-                section.get("refresh_fraction"),
-                "expected a fraction of the token's lifetime above 0 and at most 1",
-            )
 
         users = self.mapping(section.get("users", {}), f"{where}.users")
         self.known_keys(users, f"{where}.users", ("prefix", "count", "password"))
@@ -816,48 +847,78 @@ class _Reader:
     def thresholds(
         self, raw: Any, where: str, endpoints: Mapping[str, Endpoint]
     ) -> list[Threshold]:
-        items = self.sequence(raw, where)
-        thresholds = []
-        for index, spec in enumerate(items):
-            here = f"{where}[{index}]"
-            item = self.mapping(spec, here)
-            self.known_keys(
-                item, here, ("metric", "below", "at_least", "stages", "endpoints")
+        return [
+            self.threshold(spec, f"{where}[{index}]", endpoints)
+            for index, spec in enumerate(self.sequence(raw, where))
+        ]
+
+    def threshold(
+        self, raw: Any, where: str, endpoints: Mapping[str, Endpoint]
+    ) -> Threshold:
+        item = self.mapping(raw, where)
+        self.known_keys(
+            item, where, ("metric", "below", "at_least", "stages", "endpoints")
+        )
+        metric = self.string(item.get("metric"), f"{where}.metric")
+        if metric not in METRICS:
+            raise self.fail(
+                f"{where}.metric",
+                metric,
+                f"expected one of {', '.join(METRICS)}{_did_you_mean(metric, METRICS)}",
             )
-            metric = self.string(item.get("metric"), f"{here}.metric")
-            if metric not in METRICS:
+        if ("below" in item) == ("at_least" in item):
+            raise self.fail(
+                where, item, "expected exactly one of 'below' or 'at_least'"
+            )
+        op: Literal["below", "at_least"] = "below" if "below" in item else "at_least"
+
+        names = self.scope(item, "endpoints", where, "every endpoint and the total")
+        for name in names:
+            if name != TOTAL and name not in endpoints:
                 raise self.fail(
-                    f"{here}.metric",
-                    metric,
-                    f"expected one of {', '.join(METRICS)}"
-                    f"{_did_you_mean(metric, METRICS)}",
+                    f"{where}.endpoints",
+                    name,
+                    f"expected '{TOTAL}' or an endpoint: {', '.join(endpoints)}"
+                    f"{_did_you_mean(name, [*endpoints, TOTAL])}",
                 )
-            if ("below" in item) == ("at_least" in item):
-                raise self.fail(
-                    here, item, "expected exactly one of 'below' or 'at_least'"
-                )
-            op: Literal["below", "at_least"] = (
-                "below" if "below" in item else "at_least"
+        return Threshold(
+            metric=metric,
+            op=op,
+            limit=self.limit(item[op], f"{where}.{op}", metric, op),
+            stages=self.scope(item, "stages", where, "every stage"),
+            endpoints=names,
+        )
+
+    def scope(
+        self, item: Mapping[str, Any], key: str, where: str, whole: str
+    ) -> tuple[str, ...]:
+        """Read a threshold's ``stages`` or ``endpoints``: absent means ``whole``."""
+        if key not in item:
+            return ()
+        names = self.names(item[key], f"{where}.{key}")
+        if not names:
+            raise self.fail(
+                f"{where}.{key}",
+                item[key],
+                f"expected at least one name; omit the key to mean {whole}",
             )
-            names = self.names(item.get("endpoints", []), f"{here}.endpoints")
-            for name in names:
-                if name != TOTAL and name not in endpoints:
-                    raise self.fail(
-                        f"{here}.endpoints",
-                        name,
-                        f"expected '{TOTAL}' or an endpoint: {', '.join(endpoints)}"
-                        f"{_did_you_mean(name, [*endpoints, TOTAL])}",
-                    )
-            thresholds.append(
-                Threshold(
-                    metric=metric,
-                    op=op,
-                    limit=self.number(item[op], f"{here}.{op}"),
-                    stages=tuple(self.names(item.get("stages", []), f"{here}.stages")),
-                    endpoints=tuple(names),
-                )
-            )
-        return thresholds
+        return tuple(names)
+
+    def limit(self, raw: Any, where: str, metric: str, op: str) -> float:
+        """Read a threshold's limit, refusing one no measured value could meet or miss.
+
+        Every metric is 0 or more, and a percentage at most 100; so a ``below`` limit
+        must be above 0.
+        """
+        percentage = metric.endswith("_pct")
+        return self.number(
+            raw,
+            where,
+            minimum=0,
+            strict=op == "below",
+            maximum=100 if percentage else None,
+            noun="a percentage" if percentage else "a number",
+        )
 
     def scenarios(
         self,
@@ -892,7 +953,12 @@ class _Reader:
                 item.get("thresholds", []), f"{here}.thresholds", endpoints
             )
             for index, threshold in enumerate(own):
-                self.check_stage_names(threshold, stages, f"{here}.thresholds[{index}]")
+                self.check_stage_names(
+                    threshold,
+                    [stage.name for stage in stages],
+                    f"{here}.thresholds[{index}]",
+                    "this scenario",
+                )
             scenarios[str(name)] = Scenario(
                 name=str(name),
                 description=self.string(
@@ -991,20 +1057,25 @@ class _Reader:
         if raw is None:
             return None
         expected = "expected a rate such as '10000/min', '150/s' or a number per second"
-        if isinstance(raw, str):
-            count, _, unit = self.interpolate(raw, where).partition("/")
-            per = {"": 1.0, "s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
-            try:
-                value = float(count) / per[unit.strip()]
-            except (ValueError, KeyError):
-                raise self.fail(where, raw, expected) from None
-        elif isinstance(raw, int | float) and not isinstance(raw, bool):
-            value = float(raw)
-        else:
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
             raise self.fail(where, raw, expected)
-        if value <= 0:
-            raise self.fail(where, raw, "expected a rate above 0")
-        return value
+        filled: str | float = raw
+        count: str | float = raw
+        per: float | None = 1.0
+        if isinstance(raw, str):
+            filled = self.interpolate(raw, where)
+            count, _, unit = filled.partition("/")
+            per = _RATE_UNITS.get(unit.strip())
+
+        value = _to_float(count)
+        if value is None or per is None:
+            raise self.fail(where, raw, expected)
+        shown = self.shown(raw, filled)
+        if not math.isfinite(value):
+            raise self.fail(where, shown, "expected a finite number")
+        if value / per <= 0:
+            raise self.fail(where, shown, "expected a rate above 0")
+        return value / per
 
     def environments(self, raw: Any, where: str) -> dict[str, TargetEnvironment]:
         """Read ``environments``: each a list of allowed hosts, maybe production."""
@@ -1088,15 +1159,15 @@ class _Reader:
             previous = stage.users
 
     def check_stage_names(
-        self, threshold: Threshold, stages: Sequence[Stage], where: str
+        self, threshold: Threshold, names: Sequence[str], where: str, owner: str
     ) -> None:
-        names = [stage.name for stage in stages]
+        """Refuse a threshold naming a stage not in ``names``, the stages of ``owner``."""
         for name in threshold.stages:
             if name not in names:
                 raise self.fail(
                     f"{where}.stages",
                     name,
-                    f"expected a stage of this scenario: {', '.join(names)}"
+                    f"expected a stage of {owner}: {', '.join(names)}"
                     f"{_did_you_mean(name, names)}",
                 )
 
@@ -1148,7 +1219,9 @@ class _Reader:
             raise self.fail(where, raw, "expected a string")
         value = self.interpolate(str(raw), where)
         if not value and not allow_empty:
-            raise self.fail(where, raw, "expected a non-empty string")
+            raise self.fail(
+                where, self.shown(raw, value), "expected a non-empty string"
+            )
         return value
 
     def interpolate(self, text: str, where: str) -> str:
@@ -1189,29 +1262,75 @@ class _Reader:
         *,
         minimum: float | None = None,
         strict: bool = False,
+        maximum: float | None = None,
+        noun: str = "a number",
+        too_high: str | None = None,
     ) -> float:
-        value = self.scalar_number(raw, where)
+        """Read a finite number, refusing one outside the bounds given.
+
+        Args:
+            raw: The value as parsed from YAML.
+            where: Its key path.
+            minimum: The lowest value accepted (excluded when ``strict``).
+            strict: Whether ``minimum`` itself is refused.
+            maximum: The highest value accepted.
+            noun: What the message calls the value, e.g. ``a percentage``.
+            too_high: The message's "expected ..." for a value above ``maximum``;
+                by default both bounds, which a value below ``minimum`` is then told
+                too.
+
+        Raises:
+            ConfigError: The value is no finite number or is out of bounds.
+        """
+        value, shown = self.scalar_number(raw, where)
+        low = "" if minimum is None else f"{'>' if strict else '>='} {minimum:g}"
+        high = "" if maximum is None else f"<= {maximum:g}"
+        bounds = f"expected {noun} {' and '.join(part for part in (low, high) if part)}"
         if minimum is not None and (value <= minimum if strict else value < minimum):
-            sign = ">" if strict else ">="
-            raise self.fail(where, raw, f"expected a number {sign} {minimum:g}")
+            raise self.fail(
+                where, shown, f"expected {noun} {low}" if too_high else bounds
+            )
+        if maximum is not None and value > maximum:
+            raise self.fail(where, shown, too_high or bounds)
         return value
 
     def integer(self, raw: Any, where: str, *, minimum: int) -> int:
-        value = self.scalar_number(raw, where)
+        value, shown = self.scalar_number(raw, where)
         if value != int(value) or value < minimum:
-            raise self.fail(where, raw, f"expected a whole number >= {minimum}")
+            raise self.fail(where, shown, f"expected a whole number >= {minimum}")
         return int(value)
 
-    def scalar_number(self, raw: Any, where: str) -> float:
-        if isinstance(raw, str):
-            text = self.interpolate(raw, where)
-            try:
-                return float(text)
-            except ValueError:
-                raise self.fail(where, raw, "expected a number") from None
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
+    def scalar_number(self, raw: Any, where: str) -> tuple[float, Any]:
+        """Read a finite number, given as one or as text (``${...}`` filled in).
+
+        Returns:
+            The number, and the value as messages show it (see :meth:`shown`).
+
+        Raises:
+            ConfigError: The value is no number, NaN or infinite.
+        """
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
             raise self.fail(where, raw, "expected a number")
-        return float(raw)
+        filled = self.interpolate(raw, where) if isinstance(raw, str) else raw
+        value = _to_float(filled)
+        if value is None:
+            # Text that is no number may be a secret in the wrong key: keep it unshown.
+            raise self.fail(where, raw, "expected a number")
+
+        shown = self.shown(raw, filled)
+        if not math.isfinite(value):
+            raise self.fail(where, shown, "expected a finite number")
+        return value, shown
+
+    def shown(self, raw: Any, filled: str | float) -> Any:
+        """Return a value as messages show it: with what ``${...}`` made of it.
+
+        A value read from AWS (``${ssm:...}``, ``${secretsmanager:...}``) shows only its
+        template, so that no secret reaches a message.
+        """
+        if not isinstance(raw, str) or filled == raw or _SECRET_REF.search(raw):
+            return raw
+        return _Filled(str(filled), raw)
 
     def boolean(self, raw: Any, where: str) -> bool:
         if not isinstance(raw, bool):

@@ -145,6 +145,18 @@ def test_unknown_metric(tmp_path: Path, base: dict[str, object]) -> None:
     assert message.endswith("(did you mean 'p95_ms'?)")
 
 
+def test_an_integer_too_long_to_read_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "scenarios.yaml"
+    path.write_text("min_samples: " + "9" * 5000 + "\n", encoding="utf-8")
+
+    with pytest.raises(ConfigError) as caught:
+        load_scenarios(path, env=ENV)
+
+    assert str(caught.value).startswith(
+        "scenarios.yaml: a value cannot be read: Exceeds the limit (4300 digits)"
+    )
+
+
 def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "scenarios.yaml"
     path.write_text("version: 1\nscenarios:\n  demo: [unclosed\n", encoding="utf-8")
@@ -300,3 +312,185 @@ def test_missing_file(tmp_path: Path) -> None:
         f"{tmp_path / 'nope.yaml'}: cannot read the scenarios file: No such file or "
         "directory"
     )
+
+
+def put(data: object, path: tuple[str | int, ...], value: object) -> None:
+    """Set the value at a key path of parsed YAML, in place."""
+    *parents, last = path
+    for key in parents:
+        data = data[key]  # type: ignore[index]
+    data[last] = value  # type: ignore[index]
+
+
+def key_path(path: tuple[str | int, ...]) -> str:
+    """The key path as messages write it, e.g. ``scenarios.demo.stages[0].users``."""
+    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)[1:]
+
+
+NAN, INF = float("nan"), float("inf")
+DEMO = ("scenarios", "demo")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("min_samples",), NAN),
+        ((*DEMO, "min_samples"), INF),
+        ((*DEMO, "stages", 0, "users"), INF),
+        ((*DEMO, "stages", 0, "users"), -INF),
+        ((*DEMO, "stages", 0, "spawn_rate"), NAN),
+        ((*DEMO, "stages", 0, "duration"), NAN),
+        ((*DEMO, "stages", 0, "rate"), NAN),
+        ((*DEMO, "stages", 0, "rate"), "1e400/min"),
+        ((*DEMO, "wait_time", "min"), NAN),
+        ((*DEMO, "wait_time", "max"), INF),
+        ((*DEMO, "request_timeout"), NAN),
+        (("thresholds", 0, "below"), NAN),
+        (("thresholds", 2, "at_least"), NAN),
+        (("endpoints", "health", "weight"), NAN),
+        (("endpoints", "health", "apdex_t_ms"), INF),
+        (("auth", "sign_in_rate"), NAN),
+        (("auth", "refresh_fraction"), NAN),
+        (("auth", "max_attempts"), INF),
+        (("auth", "users", "count"), NAN),
+        (("limits", "max_users"), INF),
+        (("limits", "max_duration"), NAN),
+        (("target_profile", "api_gateway", "rate_rps"), NAN),
+        (("target_profile", "waf", "window_s"), INF),
+        (("target_profile", "generator_ips"), INF),
+    ],
+    ids=lambda param: key_path(param) if isinstance(param, tuple) else repr(param),
+)
+def test_every_number_must_be_finite(
+    tmp_path: Path, base: dict[str, object], path: tuple[str | int, ...], value: object
+) -> None:
+    """NaN and infinities, written ``.nan``, ``.inf`` and ``-.inf`` in the YAML."""
+    put(base, path, value)
+
+    with pytest.raises(ConfigError) as caught:
+        load_scenarios(write(tmp_path, base), env=ENV)
+
+    assert str(caught.value) == (
+        f"scenarios.yaml: {key_path(path)}: {value!r} is not allowed; expected a "
+        "finite number"
+    )
+
+
+@pytest.mark.parametrize(
+    ("smoke_dur", "expected"),
+    [
+        (
+            "nan",
+            "'nan' (from '${SMOKE_DUR:-5}') is not allowed; expected a finite number",
+        ),
+        (
+            "-inf",
+            "'-inf' (from '${SMOKE_DUR:-5}') is not allowed; expected a finite number",
+        ),
+        ("0", "'0' (from '${SMOKE_DUR:-5}') is not allowed; expected a number > 0"),
+        # Text that is no number could be a secret set in the wrong variable.
+        ("abc", "'${SMOKE_DUR:-5}' is not allowed; expected a number"),
+    ],
+    ids=["nan", "minus-inf", "zero", "not-a-number-keeps-the-template"],
+)
+def test_a_refused_environment_value_is_shown_with_its_template(
+    tmp_path: Path, base: dict[str, object], smoke_dur: str, expected: str
+) -> None:
+    put(base, ("scenarios", "smoke", "stages", 0, "duration"), "${SMOKE_DUR:-5}")
+
+    with pytest.raises(ConfigError) as caught:
+        load_scenarios(write(tmp_path, base), env={**ENV, "SMOKE_DUR": smoke_dur})
+
+    assert str(caught.value) == (
+        f"scenarios.yaml: scenarios.smoke.stages[0].duration: {expected}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [
+        (
+            {"metric": "p95_ms", "below": 900, "stages": ["Peek"]},
+            "thresholds[3].stages: 'Peek' is not allowed; expected a stage of at least "
+            "one scenario: Light, Medium, Heavy, Peak (did you mean 'Peak'?)",
+        ),
+        (
+            {"metric": "availability_pct", "at_least": 150},
+            "thresholds[3].at_least: 150 is not allowed; expected a percentage >= 0 and "
+            "<= 100",
+        ),
+        (
+            {"metric": "error_rate_pct", "below": -1},
+            "thresholds[3].below: -1 is not allowed; expected a percentage > 0 and <= "
+            "100",
+        ),
+        (
+            {"metric": "error_rate_pct", "below": 0},
+            "thresholds[3].below: 0 is not allowed; expected a percentage > 0 and <= 100",
+        ),
+        (
+            {"metric": "p99_ms", "below": -5},
+            "thresholds[3].below: -5 is not allowed; expected a number > 0",
+        ),
+        (
+            {"metric": "throughput_rps", "at_least": -1},
+            "thresholds[3].at_least: -1 is not allowed; expected a number >= 0",
+        ),
+        (
+            {"metric": "p95_ms", "below": 900, "endpoints": []},
+            "thresholds[3].endpoints: [] is not allowed; expected at least one name; "
+            "omit the key to mean every endpoint and the total",
+        ),
+        (
+            {"metric": "p95_ms", "below": 900, "stages": []},
+            "thresholds[3].stages: [] is not allowed; expected at least one name; omit "
+            "the key to mean every stage",
+        ),
+        (
+            {"metric": "p95_ms", "below": 900, "stages": None},
+            "thresholds[3].stages: None is not allowed; expected at least one name; "
+            "omit the key to mean every stage",
+        ),
+    ],
+    ids=[
+        "common-unknown-stage",
+        "percentage-above-100",
+        "negative-percentage",
+        "below-zero-never-passes",
+        "negative-latency",
+        "negative-throughput",
+        "empty-endpoints",
+        "empty-stages",
+        "null-stages",
+    ],
+)
+def test_bad_common_thresholds(
+    tmp_path: Path,
+    base: dict[str, object],
+    threshold: dict[str, object],
+    expected: str,
+) -> None:
+    base["thresholds"].append(threshold)  # type: ignore[attr-defined]
+
+    with pytest.raises(ConfigError) as caught:
+        load_scenarios(write(tmp_path, base), env=ENV)
+
+    assert str(caught.value) == f"scenarios.yaml: {expected}"
+
+
+def test_threshold_limits_at_the_edges_and_stages_of_one_scenario_are_accepted(
+    tmp_path: Path, base: dict[str, object]
+) -> None:
+    base["thresholds"] += [  # type: ignore[operator]
+        {"metric": "availability_pct", "at_least": 100},
+        {"metric": "error_rate_pct", "below": 100, "stages": ["Medium"]},
+        {"metric": "throughput_rps", "at_least": 0, "endpoints": [TOTAL]},
+    ]
+
+    smoke = load_scenarios(write(tmp_path, base), env=ENV).scenario("smoke")
+
+    assert [t.label for t in smoke.thresholds][-3:] == [
+        "availability_pct >= 100",
+        "error_rate_pct < 100",
+        "throughput_rps >= 0",
+    ]
