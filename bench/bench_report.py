@@ -203,6 +203,13 @@ def _write_tables(run_dir: Path, names: list[str], stage_s: int) -> None:
         + ",".join(["50"] * 11)
     )
     (run_dir / "loadgate_stats.csv").write_text("\r\n".join(stats) + "\r\n")
+    # A healthy day: Locust's failure and exception tables hold their headers only.
+    (run_dir / "loadgate_failures.csv").write_text(
+        "Method,Name,Error,Occurrences,First Seen,Last Seen\r\n"
+    )
+    (run_dir / "loadgate_exceptions.csv").write_text(
+        "Count,Message,Traceback,Nodes\r\n"
+    )
     (run_dir / "run.json").write_text(
         json.dumps(
             {

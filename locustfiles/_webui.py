@@ -551,7 +551,9 @@ class LoadgateWebUI:
         prefix = run.run_dir / CSV_PREFIX
         history = Path(run.csv_writer.stats_history_file_name())
         if history.stat().st_size == 0:
-            history.unlink()  # stopped before its first line: no history at all
+            # Stopped before the writer's first pass: a history with no rows yet.
+            with history.open("w", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerow(run.csv_writer.stats_history_csv_columns)
 
         # The periodic writer may be a second behind: the whole-run tables once more.
         final = StatsCSV(self.environment, PERCENTILES_TO_REPORT)

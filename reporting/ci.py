@@ -5,12 +5,17 @@ the suite ``loadgate.<scenario>``. A failing threshold carries a ``<failure>`` w
 message and text list every failing check with its measured value and limit. A
 threshold with no check passed or failed (all inconclusive, insufficient or without
 data) is ``<skipped>``, saying why; one that passed lists its caveats in
-``<system-out>``. The XML is written by :mod:`xml.etree.ElementTree`, which escapes it.
+``<system-out>``. The suite's ``stopped_early`` property is ``true`` or ``false``; a
+run that stopped early has one more test case, ``all stages ran``, skipped with how
+far the run got (``stopped early: ran Light and 5.6 s of Medium; Heavy, Peak never
+ran``), so CI test views show the interruption without failing on it. The XML is
+written by :mod:`xml.etree.ElementTree`, which escapes it.
 
 ``summary.md`` is GitHub-flavoured Markdown for a pull-request comment or
 ``$GITHUB_STEP_SUMMARY``: the verdict, the threshold table, the failing checks, the
-findings and recommendations, and the comparison if any. Text from CSVs is escaped,
-so a request named ``<script>`` or ``a|b`` shows as written.
+findings and recommendations, and the comparison if any. A run that stopped early is
+headed with a warning mark and how far it got, never a plain green PASS. Text from
+CSVs is escaped, so a request named ``<script>`` or ``a|b`` shows as written.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ from reporting.verdicts import (
     threshold_status,
 )
 
-__all__ = ["junit_xml", "summary_markdown", "worst_check"]
+__all__ = ["STAGES_CASE", "junit_xml", "summary_markdown", "worst_check"]
+
+STAGES_CASE = "all stages ran"
+"""The JUnit test case, skipped, that marks a run that stopped early."""
 
 _STATUS_TEXT: dict[CheckStatus, str] = {
     "pass": "pass",
@@ -88,7 +96,8 @@ def junit_xml(run: Run, verdicts: Sequence[Verdict]) -> str:
         verdicts: Its checks.
 
     Returns:
-        The XML text, with one ``<testcase>`` per threshold.
+        The XML text, with one ``<testcase>`` per threshold, and a skipped
+        :data:`STAGES_CASE` after them if the run stopped early.
     """
     groups = [
         (
@@ -99,28 +108,55 @@ def junit_xml(run: Run, verdicts: Sequence[Verdict]) -> str:
         for threshold in run.thresholds
     ]
     statuses = [threshold_status(group) for _, _, group in groups]
+    stopped = 1 if run.interruption is not None else 0
     suite = ElementTree.Element(
         "testsuite",
         {
             "name": f"loadgate.{run.facts.scenario}",
-            "tests": str(len(groups)),
+            "tests": str(len(groups) + stopped),
             "failures": str(statuses.count("fail")),
             "errors": "0",
-            "skipped": str(sum(s not in ("pass", "fail") for s in statuses)),
+            "skipped": str(sum(s not in ("pass", "fail") for s in statuses) + stopped),
             "time": f"{run.facts.duration_s or 0.0:.3f}",
         },
     )
+    properties = ElementTree.SubElement(suite, "properties")
+    ElementTree.SubElement(
+        properties,
+        "property",
+        {"name": "stopped_early", "value": "true" if stopped else "false"},
+    )
+    classname = f"loadgate.{run.facts.scenario}"
     for (label, _, group), status in zip(groups, statuses, strict=True):
         case = ElementTree.SubElement(
-            suite,
-            "testcase",
-            {"name": label, "classname": f"loadgate.{run.facts.scenario}", "time": "0"},
+            suite, "testcase", {"name": label, "classname": classname, "time": "0"}
         )
         _junit_outcome(case, group, status)
+    if run.interruption is not None:
+        _junit_stopped_early(suite, run, classname, run.interruption)
     root = ElementTree.Element("testsuites", {"name": "loadgate"})
     root.append(suite)
     ElementTree.indent(root)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _junit_stopped_early(
+    suite: ElementTree.Element, run: Run, classname: str, interruption: str
+) -> None:
+    """Add the skipped test case that says how far a stopped run got, stage by stage."""
+    case = ElementTree.SubElement(
+        suite, "testcase", {"name": STAGES_CASE, "classname": classname, "time": "0"}
+    )
+    message = f"stopped early: {interruption}; only the stages that ran were judged"
+    ElementTree.SubElement(case, "skipped", {"message": message})
+    out = ElementTree.SubElement(case, "system-out")
+    out.text = "\n".join(
+        f"{stage.name}: ran {_format.fmt_duration(stage.elapsed_s)} of "
+        f"{_format.fmt_duration(stage.duration_s)} planned"
+        if stage.ran
+        else f"{stage.name}: never ran ({_format.fmt_duration(stage.duration_s)} planned)"
+        for stage in run.stages
+    )
 
 
 def _junit_outcome(
@@ -178,14 +214,23 @@ def summary_markdown(
     """
     status = overall_status(verdicts)
     counts = status_counts(verdicts)
-    icon = ":x:" if status == "fail" else ":white_check_mark:"
+    verdict = status.upper()
+    icon = {"fail": ":x:", "pass": ":white_check_mark:"}.get(status, ":warning:")
+    if run.interruption is not None:
+        verdict += f" (stopped early: {_md(run.interruption)})"
+        icon = ":x:" if status == "fail" else ":warning:"
     lines = [
-        f"## {icon} loadgate {status.upper()}: {_md(run.facts.scenario)} "
+        f"## {icon} loadgate {verdict}: {_md(run.facts.scenario)} "
         f"against {_md(run.facts.host)}",
         "",
         ", ".join(f"{n} {_COUNTED[s]}" for s, n in counts.items() if n)
         or "no thresholds to check",
         "",
+    ]
+    if run.facts.missing_files:
+        names = ", ".join(f"`{_md(name)}`" for name in run.facts.missing_files)
+        lines += [f"Not found, so read as empty tables: {names}", ""]
+    lines += [
         "| threshold | status | checks | worst | where |",
         "| --- | --- | --- | --- | --- |",
     ]

@@ -224,15 +224,18 @@ def build_summary(
         comparison: The comparison with baselines, if any.
 
     Returns:
-        The keys the schema documents: ``schema_version``, ``status``, ``checks``,
-        ``run``, ``settings``, ``precision``, ``thresholds``, ``verdicts``,
-        ``stages``, ``endpoints``, ``findings``, ``recommendations``,
-        ``scalability``, ``errors`` and ``comparison``.
+        The keys the schema documents: ``schema_version``, ``status``,
+        ``stopped_early``, ``checks``, ``run``, ``settings``, ``precision``,
+        ``thresholds``, ``verdicts``, ``stages``, ``endpoints``, ``findings``,
+        ``recommendations``, ``scalability``, ``errors`` and ``comparison``.
+        ``status`` judges the stages that ran; ``stopped_early`` says the others
+        never did.
     """
     analysis = analysis if analysis is not None else analyse(run)
     return {
         "schema_version": SCHEMA_VERSION,
         "status": overall_status(verdicts),
+        "stopped_early": run.facts.stopped_early,
         "checks": status_counts(verdicts),
         "run": _run_facts(run),
         "settings": {
@@ -431,9 +434,14 @@ def _html_view(
     """Return everything the HTML template lays out, already computed."""
     labels = _frames.request_labels(run.stage_stats)
     ordered = sorted(verdicts, key=lambda verdict: _STATUS_ORDER[verdict.status])
+    missing = run.facts.missing_files
     return {
         "status": overall_status(verdicts),
+        "interruption": run.interruption,
         "facts": run.facts,
+        "missing_failures": next(
+            (name for name in missing if name.endswith("_failures.csv")), None
+        ),
         "run_id": run.run_id,
         "source": run.source,
         "settings": run.settings,

@@ -9,12 +9,18 @@ loadgate's Locust plugin writes, with the prefix ``loadgate``:
 * Locust's own ``loadgate_stats.csv``, ``loadgate_stats_history.csv``,
   ``loadgate_failures.csv`` and ``loadgate_exceptions.csv``.
 
-The first two are required; a missing Locust CSV is logged and read as an empty table.
+All of them are required: Locust writes its four CSVs in every loadgate run, so a
+missing one means the directory is incomplete (copied in part, or an artifact upload
+that left a file out), and it is an :class:`~loadgate.errors.InputDataError` naming the
+file rather than a report that silently shows no errors.
 
 Any Locust run's CSVs can be read too, by their ``--csv`` prefix (``out/run`` for
 ``out/run_stats.csv``; Locust 0.x ``*_requests.csv`` and ``*_distribution.csv``
 included). Such a run has no stage plan, so it becomes one stage, ``Whole run``,
-whose rows come from the stats file.
+whose rows come from the stats file. Only the stats file is required there (older
+Locust versions write no failures, history or exceptions file); the optional files not
+found are read as empty tables and named in :attr:`RunFacts.missing_files`, so the
+report can say so.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from loadgate.scenarios import (
     TargetProfile,
     Threshold,
 )
-from reporting import readers
+from reporting import _format, readers
 
 __all__ = [
     "EXCEPTIONS_CSV",
@@ -73,7 +79,19 @@ EXCEPTIONS_CSV = "loadgate_exceptions.csv"
 WHOLE_RUN = "Whole run"
 """The one stage of a run read from plain Locust CSVs."""
 
+_LOCUST_CSVS: Mapping[str, str] = {
+    STATS_CSV: "Locust's request statistics",
+    HISTORY_CSV: "the statistics over time",
+    FAILURES_CSV: "the failed requests and their errors",
+    EXCEPTIONS_CSV: "the exceptions the load test raised",
+}
+"""The Locust CSVs every loadgate run directory holds, and what each tells."""
+_OPTIONAL_LOCUST_CSVS = ("stats_history", "failures", "exceptions")
+"""The CSVs beside a plain Locust stats file that may be absent, by suffix."""
+
 _NUMBER = (int, float)
+# A stage's recorded end may fall a moment before its planned length: not cut short.
+_FULL_STAGE_SLACK_S = 0.05
 _SETTING_KEYS = ("min_samples", "apdex_t_ms", "target_profile")
 
 
@@ -147,6 +165,9 @@ class RunFacts:
         fatal_error: The error that stopped the run, or None.
         cpu_warnings: Samples of load-generator processes above 90 % CPU.
         lost_workers: Workers lost mid-run; any makes the run degraded.
+        missing_files: Optional Locust CSVs that were not found and were read as
+            empty tables, by file name (plain Locust CSVs only: a loadgate run
+            directory must hold them all).
     """
 
     scenario: str
@@ -160,6 +181,7 @@ class RunFacts:
     fatal_error: str | None
     cpu_warnings: tuple[CpuWarning, ...] = ()
     lost_workers: tuple[LostWorker, ...] = ()
+    missing_files: tuple[str, ...] = ()
 
     @property
     def degraded(self) -> bool:
@@ -200,6 +222,7 @@ class RunFacts:
                 }
                 for w in self.lost_workers
             ],
+            "missing_files": list(self.missing_files),
         }
 
 
@@ -287,6 +310,43 @@ class Run:
         """The run's name: its directory, or the Locust CSV prefix's last part."""
         return self.run_dir.name
 
+    @property
+    def interruption(self) -> str | None:
+        """How far a run that stopped early got; None if it did not stop early.
+
+        The stage that ran last was cut short (unless it lasted its planned time);
+        e.g. ``ran Light and 5.6 s of Medium; Heavy, Peak never ran``.
+        """
+        if not self.facts.stopped_early:
+            return None
+        started = [stage for stage in self.stages if stage.ran]
+        if not started:
+            return "no stage ran"
+
+        ran = [_stage_part(stage, stage is started[-1]) for stage in started]
+        text = "ran " + _and_list(ran)
+        never = [stage.name for stage in self.stages if not stage.ran]
+        if never:
+            text += f"; {', '.join(never)} never ran"
+        return text
+
+
+def _stage_part(stage: StageRun, last: bool) -> str:
+    """Name a stage that ran, with the time it ran if it was cut short."""
+    elapsed = stage.elapsed_s
+    if elapsed is None:
+        return f"part of {stage.name}"
+    if last and elapsed < stage.duration_s - _FULL_STAGE_SLACK_S:
+        return f"{_format.fmt_duration(elapsed)} of {stage.name}"
+    return stage.name
+
+
+def _and_list(items: Sequence[str]) -> str:
+    """Join ``a``, ``b``, ``c`` as ``a, b and c``."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
 
 def load_run(
     run_dir: Path,
@@ -308,9 +368,10 @@ def load_run(
         The run, with every table as a normalised pandas frame.
 
     Raises:
-        InputDataError: ``run.json`` or ``loadgate_stages.csv`` is missing, any file
-            is truncated or malformed, or the two disagree about the stages. The
-            message names the file and the reason.
+        InputDataError: ``run.json``, ``loadgate_stages.csv`` or one of Locust's CSVs
+            is missing, any file is truncated or malformed, or ``run.json`` and the
+            stage table disagree about the stages. The message names the file and
+            the reason.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -345,6 +406,7 @@ def load_run(
     stage_stats = readers.read_stage_table(run_dir / STAGES_CSV)
     _check_stages(run_dir / STAGES_CSV, stage_stats, stages)
     stage_stats = _with_stage_users(stage_stats, stages)
+    _require_locust_csvs(run_dir)
 
     run = Run(
         run_dir=run_dir,
@@ -352,15 +414,14 @@ def load_run(
         stages=stages,
         thresholds=thresholds,
         stage_stats=stage_stats,
-        stats=readers.read_stats(run_dir / STATS_CSV, missing_ok=True),
+        stats=readers.read_stats(run_dir / STATS_CSV),
         history=readers.read_stats_history(
             run_dir / HISTORY_CSV,
-            missing_ok=True,
             columns=history_columns,
             aggregated_only=aggregated_history,
         ),
-        failures=readers.read_failures(run_dir / FAILURES_CSV, missing_ok=True),
-        exceptions=readers.read_exceptions(run_dir / EXCEPTIONS_CSV, missing_ok=True),
+        failures=readers.read_failures(run_dir / FAILURES_CSV),
+        exceptions=readers.read_exceptions(run_dir / EXCEPTIONS_CSV),
         settings=settings,
     )
     logger.info(
@@ -371,6 +432,22 @@ def load_run(
         len(thresholds),
     )
     return run
+
+
+def _require_locust_csvs(run_dir: Path) -> None:
+    """Refuse a run directory that lacks any of the Locust CSVs its run wrote."""
+    missing = [name for name in _LOCUST_CSVS if not (run_dir / name).is_file()]
+    if not missing:
+        return
+    told = "; ".join(_LOCUST_CSVS[name] for name in missing)
+    if len(missing) == 1:
+        where, what, it = run_dir / missing[0], "file not found", "it"
+    else:
+        where, what, it = run_dir, f"{_and_list(missing)} not found", "them"
+    raise InputDataError(
+        f"{where}: {what}; every loadgate run writes {it} ({told}), so this run "
+        "directory is incomplete: copy the whole directory, or run again"
+    )
 
 
 def _read_json(path: Path) -> Mapping[str, Any]:
@@ -629,7 +706,9 @@ def load_locust_csvs(
 
     Returns:
         A run of one stage, :data:`WHOLE_RUN`, with no thresholds; endpoints are
-        named ``METHOD name``.
+        named ``METHOD name``. The optional files not found (a Locust 0.x
+        distribution, the history, failures and exceptions) are read as empty tables
+        and named in the facts' ``missing_files``.
 
     Raises:
         InputDataError: No stats file, or a file is malformed.
@@ -645,6 +724,11 @@ def load_locust_csvs(
     distribution = Path(f"{prefix}_distribution.csv")
     if distribution.exists():
         stats = _with_distribution(stats, readers.read_distribution(distribution))
+    optional = [
+        *([distribution] if stats_path.name.endswith("_requests.csv") else []),
+        *(Path(f"{prefix}_{kind}.csv") for kind in _OPTIONAL_LOCUST_CSVS),
+    ]
+    missing = tuple(path.name for path in optional if not path.is_file())
 
     history = readers.read_stats_history(
         Path(f"{prefix}_stats_history.csv"),
@@ -668,6 +752,7 @@ def load_locust_csvs(
             workers=0,
             stopped_early=False,
             fatal_error=None,
+            missing_files=missing,
         ),
         stages=(stage,),
         thresholds=(),

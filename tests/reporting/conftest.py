@@ -19,6 +19,12 @@ DATA = Path(__file__).parent / "data"
 GOLDEN = Path(__file__).parent / "golden"
 DEMO_DIR = DATA / "run_demo"
 T0 = 1767261600.0
+LOCUST_CSVS = (
+    "loadgate_stats.csv",
+    "loadgate_stats_history.csv",
+    "loadgate_failures.csv",
+    "loadgate_exceptions.csv",
+)
 
 # Set LOADGATE_UPDATE_GOLDEN=1 to rewrite the golden files from the current output.
 UPDATE_GOLDEN = os.environ.get("LOADGATE_UPDATE_GOLDEN") == "1"
@@ -77,11 +83,11 @@ def write_run(
     extra: Mapping[str, Any] | None = None,
     failures: Sequence[Sequence[object]] = (),
 ) -> Path:
-    """Write a small run directory: ``run.json`` and ``loadgate_stages.csv``.
+    """Write a small run directory: ``run.json``, ``loadgate_stages.csv`` and Locust's CSVs.
 
     ``extra`` adds keys to ``run.json`` (``min_samples``, ``cpu_warnings``...);
-    ``failures`` rows (method, name, error, occurrences, first seen, last seen) make a
-    ``loadgate_failures.csv``.
+    ``failures`` rows (method, name, error, occurrences, first seen, last seen) fill
+    ``loadgate_failures.csv``. Locust's other CSVs hold their header only.
     """
     target.mkdir(parents=True, exist_ok=True)
     stages = [
@@ -119,15 +125,14 @@ def write_run(
         writer = csv.DictWriter(out, fieldnames=[*STAGE_COLUMNS, *optional])
         writer.writeheader()
         writer.writerows(rows)
+    for name in LOCUST_CSVS:
+        header = (DEMO_DIR / name).read_text(encoding="utf-8").splitlines()[0]
+        (target / name).write_text(header + "\n", encoding="utf-8")
     if failures:
         with (target / "loadgate_failures.csv").open(
-            "w", newline="", encoding="utf-8"
+            "a", newline="", encoding="utf-8"
         ) as out:
-            table = csv.writer(out)
-            table.writerow(
-                ["Method", "Name", "Error", "Occurrences", "First Seen", "Last Seen"]
-            )
-            table.writerows(failures)
+            csv.writer(out).writerows(failures)
     return target
 
 

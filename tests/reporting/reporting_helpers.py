@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -43,3 +44,25 @@ def rewrite_cells(path: Path, replacements: dict[str, str]) -> None:
         csv.writer(target).writerows(
             [[replacements.get(cell, cell) for cell in row] for row in rows]
         )
+
+
+def stopped_copy(target: Path, medium_s: float = 5.6) -> Path:
+    """Copy the demo run as if it had been stopped ``medium_s`` seconds into Medium.
+
+    Light ran in full, Medium in part; Heavy and Peak never ran (their rows are gone).
+    """
+    shutil.copytree(DEMO_DIR, target)
+    path = target / "run.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    medium = document["stages"][1]
+    medium["end"] = medium["start"] + medium_s
+    for stage in document["stages"][2:]:
+        stage.update(start=None, end=None)
+    document.update(stopped_early=True, ended_at=medium["end"])
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    table = target / "loadgate_stages.csv"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if ",Heavy," not in line and ",Peak," not in line]
+    table.write_text("".join(kept), encoding="utf-8")
+    return target

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import junitparser
 import pytest
+from reporting_helpers import stopped_copy
 
 import reporting
 from reporting import Run, analyse, compare, evaluate, generate, write_report
 from reporting.ci import summary_markdown
+
+Golden = Callable[[str, str], None]
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "locust-csv-corpus"
 SCHEMA = Path(reporting.__file__).parent / "schema" / "summary.schema.json"
@@ -65,6 +70,9 @@ def test_junit_has_one_testcase_per_threshold(written: Path) -> None:
     assert skipped.message.startswith(
         "inconclusive: the limit lies within the measured figure's precision"
     )
+    assert [(p.name, p.value) for p in suite.properties()] == [
+        ("stopped_early", "false")
+    ]
 
 
 def test_summary_json_matches_its_schema(written: Path) -> None:
@@ -90,6 +98,27 @@ def test_summary_of_plain_locust_csvs_matches_the_schema(
     assert [stage["name"] for stage in document["stages"]] == ["Whole run"]
 
 
+@pytest.mark.parametrize(
+    ("kept", "heading"),
+    [
+        ({"pass"}, "## :white_check_mark: loadgate PASS"),
+        ({"pass", "fail"}, "## :x: loadgate FAIL"),
+        (set(), "## :warning: loadgate INCONCLUSIVE"),
+    ],
+    ids=["pass", "fail", "inconclusive"],
+)
+def test_summary_markdown_heading_marks_each_status(
+    demo_run: Run, kept: set[str], heading: str
+) -> None:
+    # Only the checks of the kept statuses stay decided; the rest had too few samples.
+    verdicts = [
+        v if v.status in kept else dataclasses.replace(v, status="insufficient_data")
+        for v in evaluate(demo_run)
+    ]
+    text = summary_markdown(demo_run, verdicts, analyse(demo_run), None, "report.html")
+    assert text.splitlines()[0] == f"{heading}: demo against http://127.0.0.1:8080"
+
+
 def test_summary_markdown_escapes_names(demo_run: Run) -> None:
     verdicts = evaluate(demo_run)
     text = summary_markdown(demo_run, verdicts, analyse(demo_run), None, "report.html")
@@ -103,3 +132,68 @@ def test_summary_markdown_escapes_names(demo_run: Run) -> None:
         "Peak / post_message |"
     ) in lines
     assert text.endswith("Full report: `report.html`\n")
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CI files of the demo run stopped 5.6 s into Medium."""
+    run_dir = stopped_copy(tmp_path_factory.mktemp("stopped") / "run")
+    generate(run_dir)
+    return run_dir
+
+
+def test_stopped_run_heads_summary_markdown_with_a_warning(
+    stopped: Path, golden: Golden
+) -> None:
+    text = (stopped / "summary.md").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == (
+        "## :warning: loadgate PASS (stopped early: ran Light and 5.6 s of Medium; "
+        "Heavy, Peak never ran): demo against http://127.0.0.1:8080"
+    )
+    golden("summary_stopped_early.md", text)
+
+
+def test_stopped_run_in_junit_is_a_skipped_case_and_a_property(
+    stopped: Path, golden: Golden
+) -> None:
+    xml = junitparser.JUnitXml.fromfile(str(stopped / "junit.xml"))
+    (suite,) = list(xml)
+    cases = {case.name: case for case in suite}
+
+    assert (suite.tests, suite.failures, suite.skipped) == (5, 0, 2)
+    assert [(p.name, p.value) for p in suite.properties()] == [
+        ("stopped_early", "true")
+    ]
+    assert list(cases)[-1] == "all stages ran"
+    (skipped,) = cases["all stages ran"].result
+    assert isinstance(skipped, junitparser.Skipped)
+    assert skipped.message == (
+        "stopped early: ran Light and 5.6 s of Medium; Heavy, Peak never ran; only "
+        "the stages that ran were judged"
+    )
+    assert cases["all stages ran"].system_out.splitlines() == [
+        "Light: ran 15.0 s of 15.0 s planned",
+        "Medium: ran 5.6 s of 15.0 s planned",
+        "Heavy: never ran (15.0 s planned)",
+        "Peak: never ran (15.0 s planned)",
+    ]
+    golden("junit_stopped_early.xml", (stopped / "junit.xml").read_text())
+
+
+def test_stopped_run_summary_json_keeps_its_status(stopped: Path) -> None:
+    document = validate(stopped / "summary.json")
+    assert (document["status"], document["stopped_early"]) == ("pass", True)
+    assert document["run"]["stopped_early"] is True
+
+
+def test_summary_markdown_names_missing_optional_files(tmp_path: Path) -> None:
+    made = generate(CORPUS / "XFJ__example", tmp_path)
+    lines = made.paths.summary_md.read_text(encoding="utf-8").splitlines()
+    assert lines[:5] == [
+        "## :white_check_mark: loadgate PASS: XFJ__example against unknown (plain "
+        "Locust CSVs)",
+        "",
+        "no thresholds to check",
+        "",
+        "Not found, so read as empty tables: `XFJ__example_exceptions.csv`",
+    ]

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from reporting_helpers import DEMO_DIR, shifted_copy
+from reporting_helpers import DEMO_DIR, shifted_copy, stopped_copy
 
 from loadgate.cli import main
 
@@ -29,6 +29,11 @@ def test_report_of_a_locust_prefix(
     for name in ("report.html", "summary.json", "junit.xml", "summary.md"):
         assert (tmp_path / name).is_file()
     assert err.splitlines()[0].startswith("report: read xfj (0 history rows) in ")
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["run"]["missing_files"] == [
+        "xfj_stats_history.csv",
+        "xfj_exceptions.csv",
+    ]
 
 
 def test_report_of_a_missing_prefix_is_one_line(
@@ -39,6 +44,43 @@ def test_report_of_a_missing_prefix_is_one_line(
     assert capsys.readouterr().err == (
         f"error: {tmp_path / 'nothing'}: not a run directory, nor the prefix of Locust "
         "CSV files (no nothing_stats.csv beside it)\n"
+    )
+
+
+def test_report_of_a_run_directory_without_its_failures_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(DEMO_DIR, run_dir)
+    (run_dir / "loadgate_failures.csv").unlink()
+
+    code = main(["report", str(run_dir)])
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {run_dir / 'loadgate_failures.csv'}: file not found; every loadgate "
+        "run writes it (the failed requests and their errors), so this run directory "
+        "is incomplete: copy the whole directory, or run again\n"
+    )
+    assert not (run_dir / "report.html").exists()
+
+
+def test_report_of_a_stopped_run_keeps_its_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = stopped_copy(tmp_path / "run")
+
+    code = main(["report", str(run_dir)])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "loadgate demo against http://127.0.0.1:8080: 2 of 4 stages ran, stopped early"
+    )
+    heading = (run_dir / "summary.md").read_text(encoding="utf-8").splitlines()[0]
+    assert heading.startswith(
+        "## :warning: loadgate PASS (stopped early: ran Light and 5.6 s of Medium; "
     )
 
 

@@ -6,10 +6,12 @@ import csv
 import json
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from reporting_helpers import stopped_copy
 
 from loadgate.errors import ReportError
 from reporting import (
@@ -17,6 +19,7 @@ from reporting import (
     build_summary,
     evaluate,
     load_run,
+    overall_status,
     render_html,
     write_report,
 )
@@ -43,6 +46,7 @@ def test_summary_top_level(summary: dict[str, Any]) -> None:
     assert list(summary) == [
         "schema_version",
         "status",
+        "stopped_early",
         "checks",
         "run",
         "settings",
@@ -58,6 +62,7 @@ def test_summary_top_level(summary: dict[str, Any]) -> None:
         "comparison",
     ]
     assert (summary["schema_version"], summary["status"]) == (2, "fail")
+    assert summary["stopped_early"] is False
     assert summary["checks"] == {
         "fail": 5,
         "inconclusive": 1,
@@ -247,6 +252,45 @@ def test_html_banner_and_sections(html: str) -> None:
         "Errors",
         "Run",
     ]
+
+
+def test_html_banner_of_a_stopped_run_says_so(tmp_path: Path, html: str) -> None:
+    run = load_run(stopped_copy(tmp_path / "run"))
+    stopped = render_html(run, evaluate(run))
+
+    banner = stopped[stopped.index("<header") : stopped.index("</header>")]
+    assert banner.startswith('<header class="banner pass stopped">')
+    assert "<h1>PASS (stopped early)</h1>" in banner
+    assert (
+        "<p><strong>The run stopped early:</strong> ran Light and 5.6 s of Medium; "
+        "Heavy, Peak never ran. Only the stages that\n"
+    ) in banner
+    assert "<title>loadgate PASS (stopped early): demo (run)</title>" in stopped
+    assert (
+        "<dt>Stopped early</dt><dd>yes: ran Light and 5.6 s of Medium; Heavy, Peak "
+        "never ran</dd>"
+    ) in stopped
+    assert "stopped" not in html[html.index("<header") : html.index("</header>")]
+    assert "<dt>Stopped early</dt><dd>no</dd>" in html
+
+
+def test_html_of_plain_locust_csvs_names_the_files_not_found(
+    run_dir: Path, demo_run: Run
+) -> None:
+    (run_dir / "run.json").unlink()
+    (run_dir / "loadgate_failures.csv").unlink()
+    run = replace(load_run(run_dir), thresholds=demo_run.thresholds)
+    verdicts = evaluate(run)
+
+    html = render_html(run, verdicts)
+
+    assert overall_status(verdicts) == "fail"
+    assert "Not found, so read as empty: loadgate_failures.csv." in html
+    assert "No failures file: loadgate_failures.csv was not found" in html
+    assert "No failed requests." not in html
+    assert (
+        "<dt>Files not found</dt><dd>loadgate_failures.csv (read as empty tables)</dd>"
+    ) in html
 
 
 def test_html_verdict_table_lists_failures_first(html: str) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from loadgate.errors import InputDataError
 from loadgate.scenarios import Threshold
-from reporting import Run, evaluate, load_run, render_console, write_report
+from reporting import Run, StageRun, evaluate, load_run, render_console, write_report
 
 
 def test_demo_run_facts(demo_run: Run) -> None:
@@ -281,13 +282,73 @@ def test_host_credentials_never_kept(run_dir: Path) -> None:
     assert load_run(run_dir).facts.host == "https://***@api.example.com:8443/v1"
 
 
-def test_missing_locust_csv_is_logged_and_empty(
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        pytest.param("loadgate_stats.csv", "Locust's request statistics", id="stats"),
+        pytest.param(
+            "loadgate_stats_history.csv", "the statistics over time", id="history"
+        ),
+        pytest.param(
+            "loadgate_failures.csv",
+            "the failed requests and their errors",
+            id="failures",
+        ),
+        pytest.param(
+            "loadgate_exceptions.csv",
+            "the exceptions the load test raised",
+            id="exceptions",
+        ),
+    ],
+)
+def test_missing_locust_csv_of_a_run_directory(
+    run_dir: Path, caplog: pytest.LogCaptureFixture, name: str, what: str
+) -> None:
+    (run_dir / name).unlink()
+    with pytest.raises(InputDataError) as caught, caplog.at_level(logging.WARNING):
+        load_run(run_dir)
+
+    assert str(caught.value) == (
+        f"{run_dir / name}: file not found; every loadgate run writes it ({what}), so "
+        "this run directory is incomplete: copy the whole directory, or run again"
+    )
+    assert caplog.messages == []
+
+
+def test_missing_locust_csvs_of_a_run_directory_are_named_together(
+    run_dir: Path,
+) -> None:
+    (run_dir / "loadgate_stats_history.csv").unlink()
+    (run_dir / "loadgate_failures.csv").unlink()
+    with pytest.raises(InputDataError) as caught:
+        load_run(run_dir)
+
+    assert str(caught.value) == (
+        f"{run_dir}: loadgate_stats_history.csv and loadgate_failures.csv not found; "
+        "every loadgate run writes them (the statistics over time; the failed requests "
+        "and their errors), so this run directory is incomplete: copy the whole "
+        "directory, or run again"
+    )
+
+
+def test_missing_optional_csvs_of_plain_locust_csvs_are_named(
     run_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    (run_dir / "run.json").unlink()
     (run_dir / "loadgate_failures.csv").unlink()
+    (run_dir / "loadgate_exceptions.csv").unlink()
     with caplog.at_level(logging.WARNING, logger="reporting"):
         run = load_run(run_dir)
 
+    assert run.source == "locust"
+    assert run.facts.missing_files == (
+        "loadgate_failures.csv",
+        "loadgate_exceptions.csv",
+    )
+    assert run.facts.to_dict()["missing_files"] == [
+        "loadgate_failures.csv",
+        "loadgate_exceptions.csv",
+    ]
     assert run.failures.empty
     assert list(run.failures.columns) == [
         "method",
@@ -297,9 +358,9 @@ def test_missing_locust_csv_is_logged_and_empty(
         "first_seen",
         "last_seen",
     ]
-    assert caplog.messages == [
-        f"CSV not found: {run_dir / 'loadgate_failures.csv'}; "
-        "it is read as an empty table"
+    assert caplog.messages[1:] == [
+        f"CSV not found: {run_dir / name}; it is read as an empty table"
+        for name in ("loadgate_failures.csv", "loadgate_exceptions.csv")
     ]
 
 
@@ -342,3 +403,79 @@ def test_run_that_never_started(run_dir: Path, tmp_path: Path) -> None:
         "loadgate demo against http://127.0.0.1:8080: 0 of 4 stages ran",
         "fatal error: sign-in refused",
     ]
+
+
+START = 1767261600.0
+
+
+def stages_of(
+    *spans: tuple[float, float | None] | None, planned: float = 15.0
+) -> tuple[StageRun, ...]:
+    """Stages Light..Peak; a span is (start offset, seconds run or None)."""
+    names = ("Light", "Medium", "Heavy", "Peak")
+    return tuple(
+        StageRun(
+            index,
+            name,
+            10,
+            10.0,
+            planned,
+            None if span is None else START + span[0],
+            None if span is None or span[1] is None else START + span[0] + span[1],
+        )
+        for index, (name, span) in enumerate(zip(names, spans, strict=True))
+    )
+
+
+@pytest.mark.parametrize(
+    ("stages", "text"),
+    [
+        pytest.param(
+            stages_of((0, 15), (15, 5.6), None, None),
+            "ran Light and 5.6 s of Medium; Heavy, Peak never ran",
+            id="mid-stage",
+        ),
+        pytest.param(
+            stages_of((0, 4.25), None, None, None),
+            "ran 4.2 s of Light; Medium, Heavy, Peak never ran",
+            id="first-stage",
+        ),
+        pytest.param(
+            stages_of((0, 15), (15, 14.98), None, None),
+            "ran Light and Medium; Heavy, Peak never ran",
+            id="at-a-stage-end",
+        ),
+        pytest.param(
+            stages_of((0, 15), (15, 15), (30, 15), (45, 15)),
+            "ran Light, Medium, Heavy and Peak",
+            id="every-stage-in-full",
+        ),
+        pytest.param(
+            stages_of((0, 600), (600, 125.4), None, None, planned=600),
+            "ran Light and 2 min 05 s of Medium; Heavy, Peak never ran",
+            id="minutes",
+        ),
+        pytest.param(
+            stages_of((0, 15), (15, 15), (30, 15), (45, 9)),
+            "ran Light, Medium, Heavy and 9.0 s of Peak",
+            id="last-stage",
+        ),
+        pytest.param(
+            stages_of((0, 15), (15, None), None, None),
+            "ran Light and part of Medium; Heavy, Peak never ran",
+            id="no-end",
+        ),
+        pytest.param(stages_of(None, None, None, None), "no stage ran", id="none"),
+    ],
+)
+def test_interruption_says_how_far_the_run_got(
+    demo_run: Run, stages: tuple[StageRun, ...], text: str
+) -> None:
+    stopped = replace(
+        demo_run, stages=stages, facts=replace(demo_run.facts, stopped_early=True)
+    )
+    assert stopped.interruption == text
+
+
+def test_a_finished_run_has_no_interruption(demo_run: Run) -> None:
+    assert demo_run.interruption is None
