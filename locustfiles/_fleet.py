@@ -122,8 +122,8 @@ class FleetMonitor:
             "share_pct": round(100.0 * users / total_users, 1),
         }
         logger.warning(
-            "worker %s lost: no heartbeat since about %s; it ran %d users (%.0f%%); "
-            "the run is degraded and carries on with the other workers",
+            "worker %s lost at %s (missing heartbeats or quit); it ran %d users "
+            "(%.0f%%); the run is degraded and carries on with the other workers",
             worker_id,
             time.strftime("%H:%M:%S", time.localtime(now)),
             users,

@@ -801,7 +801,9 @@ def _lost_worker(run: Run, lost: LostWorker) -> Finding:
         severity="warning",
         title=f"Run degraded: worker {lost.worker} lost",
         detail=(
-            f"Worker {lost.worker} stopped reporting at {_clock(lost.at)}"
+            f"Worker {lost.worker} was found lost at {_clock(lost.at)} (Locust marks a "
+            "worker missing after about 4 s without a heartbeat, and drops one that "
+            "quits at once)"
             + (f" in {stage}" if stage else "")
             + f", while it ran {lost.users} users ({lost.share_pct:.0f} % of all). "
             "What it had reported is in the figures; Locust started its users again on "

@@ -40,7 +40,7 @@ def test_shipped_file_has_the_seed_stages() -> None:
         Stage("Light", 10, 5, 60),
         Stage("Medium", 50, 10, 120),
         Stage("Heavy", 100, 20, 180),
-        Stage("Peak", 200, 40, 300, rate_per_s=10000 / 60),
+        Stage("Peak", 200, 40, 300, rate_per_s=10500 / 60),
     )
     assert [t.label for t in staged.thresholds] == [
         "mean_ms < 500",
