@@ -868,6 +868,7 @@ def _late_sends(run: Run) -> list[Finding]:
         if requests <= 0 or late / requests <= LATE_SHARE:
             continue
         corrected = row.get("co_p95_ms", math.nan)
+        target, reached = float(row["target_rps"]), float(row["throughput_rps"])
         findings.append(
             Finding(
                 kind="generator",
@@ -875,16 +876,23 @@ def _late_sends(run: Run) -> list[Finding]:
                 title=f"Sends behind schedule at {row['stage']}",
                 detail=(
                     f"{late:,.0f} of {requests:,.0f} sends in {row['stage']} "
-                    f"({late / requests:.1%}) started late; p95 from the intended send "
-                    f"time is {corrected:,.0f} ms against {row['p95_ms']:,.0f} ms "
-                    "measured from the actual send."
+                    f"({late / requests:.1%}) started late; the stage reached "
+                    f"{reached:,.1f} of its target {target:,.1f} req/s "
+                    f"({reached / target:.0%}); p95 from the intended send time is "
+                    f"{corrected:,.0f} ms against {row['p95_ms']:,.0f} ms measured "
+                    "from the actual send."
                 ),
                 recommendation=(
                     "Give the rate stages more users or workers so every send can "
                     "start on time; judge latency by the corrected figures meanwhile."
                 ),
                 stage=str(row["stage"]),
-                numbers={"late_sends": late, "requests": requests},
+                numbers={
+                    "late_sends": late,
+                    "requests": requests,
+                    "target_rps": target,
+                    "throughput_rps": reached,
+                },
             )
         )
     return findings

@@ -245,12 +245,13 @@ def test_late_sends_in_a_rate_stage(make_run: MakeRun, row: StageRow) -> None:
             3 if item["endpoint"] != "total" else 1
         )
         if item["endpoint"] == "total" and item["stage"] == "Medium":
-            item.update(late_sends=150, co_p95_ms=2400.0)
+            item.update(late_sends=150, co_p95_ms=2400.0, target_rps=125.0)
     (finding,) = analyse(make_run(rows, [])).findings
     assert (finding.kind, finding.stage) == ("generator", "Medium")
     assert finding.detail == (
-        "150 of 1,500 sends in Medium (10.0%) started late; p95 from the intended send "
-        "time is 2,400 ms against 40 ms measured from the actual send."
+        "150 of 1,500 sends in Medium (10.0%) started late; the stage reached 100.0 "
+        "of its target 125.0 req/s (80%); p95 from the intended send time is "
+        "2,400 ms against 40 ms measured from the actual send."
     )
 
 
