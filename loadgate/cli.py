@@ -869,6 +869,13 @@ def _add_ui_command(
 
 def _cmd_ui(args: argparse.Namespace) -> int:
     _check_web_access(args.web_host, args.web_login)
+    for arg in args.locust_arg:
+        name = arg.split("=", 1)[0]
+        if name in _UI_OWN_OPTIONS:
+            raise ConfigError(
+                f"--locust-arg: {arg!r} is not allowed; loadgate ui sets {name} "
+                "itself: use its own option of that name"
+            )
     load_scenarios(args.scenarios_file).scenario(args.scenario)
     if args.host is not None or args.sandbox is not None:
         env: dict[str, str] = {}
@@ -891,6 +898,24 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         finally:
             signal.signal(signal.SIGINT, previous)
         print("sandbox stopped", file=sys.stderr)
+
+
+# Locust options `loadgate ui` sets from its own, checked ones (--web-host is safe
+# only together with --web-login).
+_UI_OWN_OPTIONS = frozenset(
+    {
+        "--web-host",
+        "--web-port",
+        "--web-login",
+        "--host",
+        "-H",
+        "--scenario",
+        "--scenarios-file",
+        "--ui-results",
+        "-f",
+        "--locustfile",
+    }
+)
 
 
 def _check_web_access(web_host: str, web_login: bool) -> None:
@@ -920,7 +945,7 @@ def _serve_ui(args: argparse.Namespace, host: str, env: Mapping[str, str]) -> in
         *("--web-host", args.web_host, "--web-port", str(args.web_port)),
         *("--class-picker", "--host", host, "--scenario", args.scenario),
         *("--scenarios-file", str(args.scenarios_file)),
-        *("--ui-results", str(args.results), "--exit-code-on-error", "0"),
+        *("--ui-results", str(args.results.resolve()), "--exit-code-on-error", "0"),
         *(["--web-login"] if args.web_login else []),
         *args.locust_arg,
     ]

@@ -741,7 +741,8 @@ def install(
         environment,
         recorder,
         switch_scenario,
-        Path(getattr(options, "ui_results", DEFAULT_RESULTS)),
+        # Absolute: Flask serves files relative to its own root, not the working dir.
+        Path(getattr(options, "ui_results", DEFAULT_RESULTS)).resolve(),
     )
     extension.install()
     host = getattr(options, "web_host", "")

@@ -120,6 +120,13 @@ def test_the_right_login_opens_the_ui_and_loadgate_routes(protected_ui: WebUI) -
             "error: --web-login: set LOADGATE_UI_PASSWORD to the web UI's password\n",
             id="login-without-password",
         ),
+        pytest.param(
+            ["--locust-arg=--web-host=0.0.0.0"],
+            {},
+            "error: --locust-arg: '--web-host=0.0.0.0' is not allowed; loadgate ui "
+            "sets --web-host itself: use its own option of that name\n",
+            id="web-host-through-locust-arg",
+        ),
     ],
 )
 def test_loadgate_ui_refuses_an_unprotected_or_passwordless_ui(

@@ -44,13 +44,15 @@ def running_ui(
     """Run ``loadgate ui ARGS`` on a free port; stop it as Ctrl-C does, check exit 0."""
     port = free_port()
     ui = WebUI(f"http://127.0.0.1:{port}", directory / "results", directory / "ui.log")
+    # A relative --results, as `make ui` gives: the report links must still resolve.
     command = [
         *(sys.executable, "-m", "loadgate", "ui", "--web-port", str(port)),
-        *("--results", str(ui.results), *args),
+        *("--results", "results", *args),
     ]
     with ui.log.open("wb") as log:
         child = subprocess.Popen(
             command,
+            cwd=directory,
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
