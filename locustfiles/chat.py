@@ -36,6 +36,7 @@ from loadgate.scenarios import (
 from locustfiles import _redact as redact
 from locustfiles._failures import describe_failure
 from locustfiles._fleet import FleetMonitor
+from locustfiles._progress import ProgressLogger
 from locustfiles._recorder import StageRecorder
 from locustfiles._webui import add_arguments as add_web_ui_arguments
 from locustfiles._webui import install as install_web_ui
@@ -132,6 +133,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
     environment.events.test_start.add_listener(_target_guard(environment, scenarios))
     recorder.fleet = FleetMonitor(environment)
     recorder.fleet.attach()
+    ProgressLogger(environment, recorder).attach()
     _process = _Process(scenario, recorder, tokens)
     if environment.web_ui is not None:
         try:
