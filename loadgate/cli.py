@@ -71,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # Its font search logs a hundred lines at DEBUG; none of them is loadgate's.
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     with _streams_that_may_close():
         try:
             code: int = args.handler(args)
