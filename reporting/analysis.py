@@ -17,7 +17,9 @@
 * **APDEX** below :data:`APDEX_POOR` for an endpoint with enough samples.
 
 Every recommendation follows from a finding; a run without findings gets the single
-recommendation :data:`NO_ISSUES`.
+recommendation :data:`NO_ISSUES` when it passed, or, when thresholds failed, one
+saying that no finding explains them and naming them (:data:`UNEXPLAINED_FAILURES`):
+a FAIL verdict is never beside "nothing to change".
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ from loadgate.scenarios import TOTAL
 from reporting import _frames
 from reporting.run import LostWorker, Run
 from reporting.target import Crossing, StageLoad, crossings
+from reporting.verdicts import Verdict, evaluate
 
 __all__ = [
     "APDEX_POOR",
     "KNEE_EFFICIENCY",
     "NO_ISSUES",
+    "UNEXPLAINED_FAILURES",
     "Analysis",
     "ErrorClass",
     "Finding",
@@ -58,7 +62,12 @@ logger = logging.getLogger(__name__)
 Severity = Literal["critical", "warning", "info"]
 
 NO_ISSUES = "No issues found: nothing to change."
-"""The only recommendation of a run without findings."""
+"""The only recommendation of a run without findings whose thresholds did not fail."""
+UNEXPLAINED_FAILURES = (
+    "No bottleneck finding explains the failed thresholds: see the verdict table "
+    "({failed})."
+)
+"""The only recommendation of a run without findings whose thresholds failed."""
 
 KNEE_EFFICIENCY = 0.5
 """Scaling efficiency below which throughput counts as no longer growing with users.
@@ -259,11 +268,13 @@ class Analysis:
     crossings: tuple[Crossing, ...]
 
 
-def analyse(run: Run) -> Analysis:
+def analyse(run: Run, verdicts: Sequence[Verdict] | None = None) -> Analysis:
     """Look at a run for bottlenecks, errors and suspect figures.
 
     Args:
         run: The loaded run.
+        verdicts: Its checks, if already judged (else they are judged here); only
+            needed to tell a failed run without findings from a healthy one.
 
     Returns:
         The findings, the recommendations that follow from them, and the tables
@@ -295,13 +306,31 @@ def analyse(run: Run) -> Analysis:
     )
     return Analysis(
         findings=tuple(findings),
-        recommendations=tuple(recommendations or [NO_ISSUES]),
+        recommendations=tuple(recommendations or [_no_findings(run, verdicts)]),
         apdex=apdex,
         scalability=fit,
         errors=errors,
         loads=tuple(loads),
         crossings=tuple(found_crossings),
     )
+
+
+def _no_findings(run: Run, verdicts: Sequence[Verdict] | None) -> str:
+    """The recommendation of a run without findings: none, unless thresholds failed."""
+    checks = evaluate(run) if verdicts is None else verdicts
+    failing = [v for v in checks if v.status == "fail"]
+    if not failing:
+        return NO_ISSUES
+    by_threshold: dict[str, list[Verdict]] = {}
+    for verdict in failing:
+        by_threshold.setdefault(verdict.threshold, []).append(verdict)
+    failed = "; ".join(
+        f"{label} failed on "
+        + ", ".join(f"{v.stage}/{v.endpoint}" for v in group[:3])
+        + (f" and {len(group) - 3} more" if len(group) > 3 else "")
+        for label, group in by_threshold.items()
+    )
+    return UNEXPLAINED_FAILURES.format(failed=failed)
 
 
 # Stage totals and the scalability model.
@@ -678,8 +707,58 @@ def _error_findings(
     )
     findings = []
     for key, group in errors.groupby("class", sort=False):
-        findings.append(_error_finding(str(key), group, api_requests, found))
+        if key == "cognito" and _retried_throttles(run, group):
+            findings.append(_sign_in_throttled(group))
+        else:
+            findings.append(_error_finding(str(key), group, api_requests, found))
     return findings
+
+
+_COGNITO_THROTTLE = re.compile(
+    r"""^\s*(?:\w+\(\s*['"])?(?:TooManyRequestsException|ThrottlingException)"""
+    r"""(?:['"]\s*\))?\s*$"""
+)
+"""A Cognito attempt that was throttled, as recorded (``AuthError('TooMany...')``);
+not a sign-in that gave up (``Cognito kept answering ... after 5 attempts``)."""
+
+
+def _retried_throttles(run: Run, group: pd.DataFrame) -> bool:
+    """Whether every Cognito failure was a throttled attempt, and all were retried.
+
+    A throttled attempt is retried; a user whose retries ran out fails with another
+    message, or stops the run with a ``fatal_error``.
+    """
+    return run.facts.fatal_error is None and all(
+        _COGNITO_THROTTLE.match(str(error)) for error in group["error"]
+    )
+
+
+def _sign_in_throttled(group: pd.DataFrame) -> Finding:
+    """The warning for throttled sign-in attempts that were all retried successfully."""
+    count = int(group["occurrences"].sum())
+    names = list(dict.fromkeys(str(name) for name in group["name"]))
+    detail = (
+        f"Cognito throttled {count:,} sign-in attempts (TooManyRequestsException) on "
+        f"{', '.join(names[:3])}" + (" and others" if len(names) > 3 else "")
+    )
+    first = group["first_at"].min()
+    if not math.isnan(first):
+        detail += f", first at {_clock(first)}"
+    detail += (
+        ". Every one was retried and no sign-in failed for good, so the API figures "
+        "stand; the retries only delayed users' start."
+    )
+    return Finding(
+        kind="auth",
+        severity="warning",
+        title=f"Cognito sign-in throttled: {count:,}",
+        detail=detail,
+        recommendation=(
+            f"Cognito throttled {count:,} sign-in attempts (all retried): lower "
+            "auth.sign_in_rate, or raise the account's Cognito sign-in quota."
+        ),
+        numbers={"occurrences": count, "first_at": first},
+    )
 
 
 def _error_finding(

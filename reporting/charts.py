@@ -29,6 +29,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from loadgate.scenarios import TOTAL
 from reporting import _frames
@@ -267,7 +268,7 @@ def _failures_chart(run: Run, history: pd.DataFrame, analysis: Analysis) -> Char
         top.set_ylim(bottom=0)
         top.set_xlabel("" if timed else label)
     else:
-        top.text(0.5, 0.5, "no stats history", ha="center", va="center")
+        _centred_note(top, "no stats history")
     _error_spans(bottom, errors, origin, scale, timed)
     bottom.set_xlabel(label if timed else "failures")
     figure.tight_layout()
@@ -279,7 +280,7 @@ def _error_spans(
 ) -> None:
     """Draw one bar per kind of error: its time span, or its count."""
     if errors.empty:
-        axes.text(0.5, 0.5, "no failed requests", ha="center", va="center")
+        _centred_note(axes, "no failed requests")
         axes.set_yticks([])
         return
     kinds = errors.groupby("class", sort=False).agg(
@@ -327,6 +328,7 @@ def _distribution_chart(run: Run) -> Chart:
     low = float(np.nanmin(totals["p50_ms"].to_numpy()))
     if low > 0 and peak / low > 50:
         axes.set_yscale("log")
+        _plain_log_labels(axes)
     else:
         axes.set_ylim(bottom=0)
     axes.legend(loc="upper left")
@@ -396,6 +398,36 @@ def _stage_bands(axes: Axes, run: Run, origin: float, scale: float) -> None:
             color="#57606a",
             clip_on=False,
         )
+
+
+def _centred_note(axes: Axes, text: str) -> None:
+    """Write a note in the middle of the axes, whatever their data limits."""
+    axes.text(
+        0.5,
+        0.5,
+        text,
+        transform=axes.transAxes,
+        ha="center",
+        va="center",
+        color="#57606a",
+    )
+
+
+def _plain_number(value: float, _position: object = None) -> str:
+    r"""Label a log axis tick as a plain number: ``100``, ``1,000``, ``0.5``.
+
+    matplotlib's default log labels are mathtext (``$\mathdefault{10^{2}}$``),
+    which an SVG with ``text.parse_math`` off shows as literal text.
+    """
+    if value >= 1:
+        return f"{value:,.0f}"
+    return f"{value:g}"
+
+
+def _plain_log_labels(axes: Axes) -> None:
+    """Label a log-scale y axis with plain numbers, and its minor ticks not at all."""
+    axes.yaxis.set_major_formatter(FuncFormatter(_plain_number))
+    axes.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _svg(figure: Figure) -> str:

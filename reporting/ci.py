@@ -8,8 +8,13 @@ data) is ``<skipped>``, saying why; one that passed lists its caveats in
 ``<system-out>``. The suite's ``stopped_early`` property is ``true`` or ``false``; a
 run that stopped early has one more test case, ``all stages ran``, skipped with how
 far the run got (``stopped early: ran Light and 5.6 s of Medium; Heavy, Peak never
-ran``), so CI test views show the interruption without failing on it. The XML is
-written by :mod:`xml.etree.ElementTree`, which escapes it.
+ran``), so CI test views show the interruption without failing on it. A run that
+did not complete (``run.json`` has a ``fatal_error``, e.g. Cognito refused the
+password) has a failing test case ``run completed`` whose message is the error, and a
+run none of whose checks could be decided (overall ``inconclusive``) has a failing
+test case ``evidence`` (``no check could be decided: ...``), so such a run shows red
+in a CI test view rather than as skipped tests only. The XML is written by
+:mod:`xml.etree.ElementTree`, which escapes it.
 
 ``summary.md`` is GitHub-flavoured Markdown for a pull-request comment or
 ``$GITHUB_STEP_SUMMARY``: the verdict, the threshold table, the failing checks, the
@@ -36,10 +41,21 @@ from reporting.verdicts import (
     threshold_status,
 )
 
-__all__ = ["STAGES_CASE", "junit_xml", "summary_markdown", "worst_check"]
+__all__ = [
+    "EVIDENCE_CASE",
+    "RUN_CASE",
+    "STAGES_CASE",
+    "junit_xml",
+    "summary_markdown",
+    "worst_check",
+]
 
 STAGES_CASE = "all stages ran"
 """The JUnit test case, skipped, that marks a run that stopped early."""
+RUN_CASE = "run completed"
+"""The JUnit test case, failed, of a run stopped by a fatal error."""
+EVIDENCE_CASE = "evidence"
+"""The JUnit test case, failed, of a run none of whose checks could be decided."""
 
 _STATUS_TEXT: dict[CheckStatus, str] = {
     "pass": "pass",
@@ -96,8 +112,10 @@ def junit_xml(run: Run, verdicts: Sequence[Verdict]) -> str:
         verdicts: Its checks.
 
     Returns:
-        The XML text, with one ``<testcase>`` per threshold, and a skipped
-        :data:`STAGES_CASE` after them if the run stopped early.
+        The XML text, with one ``<testcase>`` per threshold; after them a skipped
+        :data:`STAGES_CASE` if the run stopped early, a failed :data:`RUN_CASE` if
+        a fatal error stopped it, and a failed :data:`EVIDENCE_CASE` if no check
+        could be decided.
     """
     groups = [
         (
@@ -109,12 +127,15 @@ def junit_xml(run: Run, verdicts: Sequence[Verdict]) -> str:
     ]
     statuses = [threshold_status(group) for _, _, group in groups]
     stopped = 1 if run.interruption is not None else 0
+    fatal = run.facts.fatal_error
+    undecided = overall_status(verdicts) == "inconclusive"
+    extra_failures = int(fatal is not None) + int(undecided)
     suite = ElementTree.Element(
         "testsuite",
         {
             "name": f"loadgate.{run.facts.scenario}",
-            "tests": str(len(groups) + stopped),
-            "failures": str(statuses.count("fail")),
+            "tests": str(len(groups) + stopped + extra_failures),
+            "failures": str(statuses.count("fail") + extra_failures),
             "errors": "0",
             "skipped": str(sum(s not in ("pass", "fail") for s in statuses) + stopped),
             "time": f"{run.facts.duration_s or 0.0:.3f}",
@@ -134,6 +155,30 @@ def junit_xml(run: Run, verdicts: Sequence[Verdict]) -> str:
         _junit_outcome(case, group, status)
     if run.interruption is not None:
         _junit_stopped_early(suite, run, classname, run.interruption)
+    if fatal is not None:
+        _junit_failed_case(
+            suite,
+            classname,
+            RUN_CASE,
+            "fatal error: " + " ".join(fatal.split()),
+            "FatalError",
+            fatal,
+        )
+    if undecided:
+        counts = status_counts(verdicts)
+        decided = ", ".join(
+            f"{count} {_STATUS_TEXT[name]}" for name, count in counts.items() if count
+        )
+        _junit_failed_case(
+            suite,
+            classname,
+            EVIDENCE_CASE,
+            f"no check could be decided ({decided}); a gate must not pass on no "
+            "evidence",
+            "NoEvidence",
+            "\n".join(check_text(v) for v in verdicts if v.status == "inconclusive")
+            or decided,
+        )
     root = ElementTree.Element("testsuites", {"name": "loadgate"})
     root.append(suite)
     ElementTree.indent(root)
@@ -157,6 +202,24 @@ def _junit_stopped_early(
         else f"{stage.name}: never ran ({_format.fmt_duration(stage.duration_s)} planned)"
         for stage in run.stages
     )
+
+
+def _junit_failed_case(
+    suite: ElementTree.Element,
+    classname: str,
+    name: str,
+    message: str,
+    kind: str,
+    text: str,
+) -> None:
+    """Add a failed test case about the run as a whole (not one threshold)."""
+    case = ElementTree.SubElement(
+        suite, "testcase", {"name": name, "classname": classname, "time": "0"}
+    )
+    failure = ElementTree.SubElement(
+        case, "failure", {"message": message, "type": kind}
+    )
+    failure.text = text
 
 
 def _junit_outcome(

@@ -158,7 +158,7 @@ def generate(
     step.done(f"read {run.run_id} ({len(run.history):,} history rows)")
 
     verdicts = evaluate(run)
-    analysis = analyse(run)
+    analysis = analyse(run, verdicts)
     comparison = None
     if baselines:
         bases = [
@@ -231,7 +231,7 @@ def build_summary(
         ``status`` judges the stages that ran; ``stopped_early`` says the others
         never did.
     """
-    analysis = analysis if analysis is not None else analyse(run)
+    analysis = analysis if analysis is not None else analyse(run, verdicts)
     return {
         "schema_version": SCHEMA_VERSION,
         "status": overall_status(verdicts),
@@ -288,7 +288,7 @@ def render_html(
     """
     from reporting.charts import render_charts  # matplotlib loads only when drawing
 
-    analysis = analysis if analysis is not None else analyse(run)
+    analysis = analysis if analysis is not None else analyse(run, verdicts)
     view = _html_view(run, verdicts, analysis, comparison)
     view["charts"] = render_charts(run, analysis)
     return _environment().get_template("report.html.j2").render(view)
@@ -318,7 +318,7 @@ def write_report(
         ReportError: The directory or a file could not be written.
     """
     out_dir = Path(out_dir)
-    analysis = analysis if analysis is not None else analyse(run)
+    analysis = analysis if analysis is not None else analyse(run, verdicts)
     paths = ReportPaths(
         out_dir / SUMMARY_JSON,
         out_dir / REPORT_HTML,

@@ -88,6 +88,15 @@ _LOCUST_CSVS: Mapping[str, str] = {
 """The Locust CSVs every loadgate run directory holds, and what each tells."""
 _OPTIONAL_LOCUST_CSVS = ("stats_history", "failures", "exceptions")
 """The CSVs beside a plain Locust stats file that may be absent, by suffix."""
+LOCUST_CSV_SUFFIXES = (
+    "_stats_history.csv",
+    "_stats.csv",
+    "_failures.csv",
+    "_exceptions.csv",
+    "_requests.csv",
+    "_distribution.csv",
+)
+"""The ends of Locust's CSV file names after the ``--csv`` prefix (longest first)."""
 
 _NUMBER = (int, float)
 # A stage's recorded end may fall a moment before its planned length: not cut short.
@@ -358,7 +367,8 @@ def load_run(
 
     Args:
         run_dir: The directory, e.g. ``results/20260101-100000``; or the ``--csv``
-            prefix of any Locust run (see :func:`load_locust_csvs`).
+            prefix of any Locust run (see :func:`load_locust_csvs`), or one of that
+            run's CSV files (``out/run_stats.csv`` is read as the prefix ``out/run``).
         history_columns: Read only these columns of the stats history (all when
             None); a report needs only a few of a long history's columns.
         aggregated_history: Read only the history's ``Aggregated`` rows (a full
@@ -374,6 +384,18 @@ def load_run(
             the reason.
     """
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        csv_prefix = _prefix_of_locust_csv(run_dir)
+        if _locust_stats_file(csv_prefix) is None:
+            raise InputDataError(
+                f"{run_dir}: a Locust CSV, but no {csv_prefix.name}_stats.csv (or 0.x "
+                f"{csv_prefix.name}_requests.csv) beside it, which a report needs"
+            )
+        return load_locust_csvs(
+            csv_prefix,
+            history_columns=history_columns,
+            aggregated_history=aggregated_history,
+        )
     if not run_dir.is_dir():
         if _locust_stats_file(run_dir) is not None:
             return load_locust_csvs(
@@ -776,6 +798,28 @@ def _locust_stats_file(prefix: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def _prefix_of_locust_csv(path: Path) -> Path:
+    """Return a Locust CSV file's ``--csv`` prefix (``out/run`` for ``out/run_stats.csv``).
+
+    Raises:
+        InputDataError: The file's name does not end in one of Locust's suffixes, or
+            nothing is left before the suffix (an empty ``--csv`` prefix).
+    """
+    for suffix in LOCUST_CSV_SUFFIXES:
+        if path.name == suffix:
+            raise InputDataError(
+                f"{path}: a Locust CSV with an empty --csv prefix; rename the files "
+                f"(e.g. to run{suffix}) and give that path"
+            )
+        if path.name.endswith(suffix):
+            return path.with_name(path.name[: -len(suffix)])
+    raise InputDataError(
+        f"{path}: a file, but not a Locust CSV (its name does not end in "
+        f"{', '.join(LOCUST_CSV_SUFFIXES)}); give a run directory, a Locust --csv "
+        "prefix or one of its CSV files"
+    )
 
 
 def _single_prefix(directory: Path) -> Path | None:

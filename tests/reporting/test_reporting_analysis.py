@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from loadgate.scenarios import Scenario, Stage, TargetProfile, WaitTime
-from reporting import Run, analyse, preflight
+from reporting import Run, analyse, evaluate, preflight
 from reporting.analysis import NO_ISSUES, classify_error, fit_usl
 
 MakeRun = Callable[..., Run]
@@ -69,6 +69,7 @@ def test_healthy_run_has_no_findings(make_run: MakeRun, row: StageRow) -> None:
     analysis = analyse(make_run(staged_rows(row, LINEAR), []))
     assert analysis.findings == ()
     assert analysis.recommendations == (NO_ISSUES,)
+    assert NO_ISSUES == "No issues found: nothing to change."
     fit = analysis.scalability
     assert fit is not None
     assert fit.lam == pytest.approx(2.0, rel=1e-6)
@@ -215,9 +216,94 @@ def test_throttling_and_cognito_failures_are_kept_apart(
         "limit"
     )
     assert "throttling limit" in throttled.recommendation
-    assert by_kind["auth"].title == "Cognito sign-in: 3"
+    assert by_kind["auth"].title == "Cognito sign-in throttled: 3"
     assert "(0." not in by_kind["auth"].detail
     assert len(analysis.recommendations) == 2
+
+
+COGNITO_THROTTLED = [
+    "cognito",
+    "AdminInitiateAuth",
+    "AuthError('TooManyRequestsException')",
+    12,
+    "2026-01-01T10:00:02Z",
+    "2026-01-01T10:00:04Z",
+]
+
+
+def test_retried_cognito_throttling_is_a_warning_about_the_sign_in_rate(
+    make_run: MakeRun, row: StageRow
+) -> None:
+    run = make_run(staged_rows(row, LINEAR), [], failures=[COGNITO_THROTTLED])
+
+    (finding,) = analyse(run).findings
+
+    assert (finding.kind, finding.severity, finding.title) == (
+        "auth",
+        "warning",
+        "Cognito sign-in throttled: 12",
+    )
+    assert finding.detail == (
+        "Cognito throttled 12 sign-in attempts (TooManyRequestsException) on "
+        "AdminInitiateAuth, first at 10:00:02 UTC. Every one was retried and no "
+        "sign-in failed for good, so the API figures stand; the retries only delayed "
+        "users' start."
+    )
+    assert finding.recommendation == (
+        "Cognito throttled 12 sign-in attempts (all retried): lower "
+        "auth.sign_in_rate, or raise the account's Cognito sign-in quota."
+    )
+
+
+GAVE_UP = (
+    "AuthError(\"Cognito kept answering sign-in for test user 'u1' with "
+    "TooManyRequestsException after 5 attempts; lower auth.sign_in_rate (50/s) or "
+    "raise the account's quota\")"
+)
+
+
+@pytest.mark.parametrize(
+    ("failures", "extra"),
+    [
+        pytest.param(
+            [[*COGNITO_THROTTLED[:2], GAVE_UP, *COGNITO_THROTTLED[3:]]],
+            {},
+            id="retries-ran-out",
+        ),
+        pytest.param(
+            [
+                COGNITO_THROTTLED,
+                [
+                    *COGNITO_THROTTLED[:2],
+                    "AuthError('NotAuthorizedException')",
+                    *COGNITO_THROTTLED[3:],
+                ],
+            ],
+            {},
+            id="wrong-password-too",
+        ),
+        pytest.param(
+            [COGNITO_THROTTLED],
+            {"fatal_error": "Cognito refused sign-in for test user 'u1'"},
+            id="fatal-error",
+        ),
+    ],
+)
+def test_real_cognito_sign_in_failures_stay_critical(
+    make_run: MakeRun,
+    row: StageRow,
+    failures: list[list[object]],
+    extra: dict[str, Any],
+) -> None:
+    run = make_run(staged_rows(row, LINEAR), [], failures=failures, extra=extra)
+
+    auth = [f for f in analyse(run).findings if f.kind == "auth"]
+
+    count = sum(int(str(f[3])) for f in failures)
+    assert [(f.severity, f.title) for f in auth] == [
+        ("critical", f"Cognito sign-in: {count}")
+    ]
+    assert auth[0].recommendation.startswith("Fix the test users' sign-in")
 
 
 def test_hot_generator_makes_figures_suspect(make_run: MakeRun, row: StageRow) -> None:
@@ -326,3 +412,52 @@ def test_preflight_warns_about_limits_the_plan_passes() -> None:
     ]
     assert preflight(scenario(20, rate=5.0), profile) == []
     assert preflight(scenario(200), TargetProfile()) == []
+
+
+AVAILABILITY = {"metric": "availability_pct", "op": "at_least", "limit": 99.0}
+
+
+@pytest.mark.parametrize(
+    ("failing", "recommendation"),
+    [
+        pytest.param(
+            {("Heavy", "post_message")},
+            "No bottleneck finding explains the failed thresholds: see the verdict "
+            "table (availability_pct >= 99 failed on Heavy/post_message).",
+            id="one-check",
+        ),
+        pytest.param(
+            {(stage, "list_rooms") for stage in USERS},
+            "No bottleneck finding explains the failed thresholds: see the verdict "
+            "table (availability_pct >= 99 failed on Light/list_rooms, "
+            "Medium/list_rooms, Heavy/list_rooms and 1 more).",
+            id="four-checks",
+        ),
+    ],
+)
+def test_failed_run_without_findings_does_not_say_nothing_is_wrong(
+    make_run: MakeRun,
+    row: StageRow,
+    failing: set[tuple[str, str]],
+    recommendation: str,
+) -> None:
+    rows = staged_rows(row, LINEAR)
+    for each in rows:
+        if (each["stage"], each["endpoint"]) in failing:
+            each["failures"] = each["requests"] // 20
+    thresholds = [AVAILABILITY | {"endpoints": list(ENDPOINTS)}]
+    run = make_run(rows, thresholds)
+
+    judged = analyse(run, evaluate(run))
+
+    assert judged.findings == ()
+    assert judged.recommendations == (recommendation,)
+    assert analyse(run).recommendations == (recommendation,)
+
+
+def test_passing_run_with_thresholds_has_no_issues(
+    make_run: MakeRun, row: StageRow
+) -> None:
+    run = make_run(staged_rows(row, LINEAR), [AVAILABILITY])
+    assert {v.status for v in evaluate(run)} == {"pass"}
+    assert analyse(run).recommendations == (NO_ISSUES,)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import jsonschema
 import junitparser
 import pytest
-from reporting_helpers import stopped_copy
+from reporting_helpers import DEMO_DIR, stopped_copy
 
 import reporting
 from reporting import Run, analyse, compare, evaluate, generate, write_report
@@ -197,3 +198,70 @@ def test_summary_markdown_names_missing_optional_files(tmp_path: Path) -> None:
         "",
         "Not found, so read as empty tables: `XFJ__example_exceptions.csv`",
     ]
+
+
+FATAL = (
+    "Cognito sign-in failed for loadtest-user-001@example.com: NotAuthorizedException: "
+    "Incorrect username or password."
+)
+
+
+def _edited_copy(target: Path, **changes: Any) -> Path:
+    """Copy the demo run with some of ``run.json``'s keys changed."""
+    shutil.copytree(DEMO_DIR, target)
+    path = target / "run.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(document | changes), encoding="utf-8")
+    return target
+
+
+def _junit_of(run_dir: Path) -> str:
+    generate(run_dir)
+    return (run_dir / "junit.xml").read_text(encoding="utf-8")
+
+
+def test_fatal_run_in_junit_is_a_failed_run_completed_case(
+    tmp_path: Path, golden: Golden
+) -> None:
+    run_dir = _edited_copy(tmp_path / "fatal", fatal_error=FATAL)
+    text = _junit_of(run_dir)
+
+    (suite,) = list(junitparser.JUnitXml.fromstring(text))
+    cases = {case.name: case for case in suite}
+    assert (suite.tests, suite.failures, suite.skipped) == (5, 2, 1)
+    assert list(cases)[-1] == "run completed"
+    (failure,) = cases["run completed"].result
+    assert isinstance(failure, junitparser.Failure)
+    assert (failure.type, failure.message, failure.text) == (
+        "FatalError",
+        "fatal error: " + FATAL,
+        FATAL,
+    )
+    golden("junit_fatal_error.xml", text)
+
+
+def test_undecided_run_in_junit_is_a_failed_evidence_case(
+    tmp_path: Path, golden: Golden
+) -> None:
+    run_dir = _edited_copy(tmp_path / "undecided", min_samples=1_000_000)
+    text = _junit_of(run_dir)
+
+    (suite,) = list(junitparser.JUnitXml.fromstring(text))
+    cases = {case.name: case for case in suite}
+    assert (suite.tests, suite.failures, suite.skipped) == (5, 1, 4)
+    assert [case.is_skipped for case in cases.values()] == [True] * 4 + [False]
+    (failure,) = cases["evidence"].result
+    assert isinstance(failure, junitparser.Failure)
+    assert (failure.type, failure.message) == (
+        "NoEvidence",
+        "no check could be decided (73 insufficient data); a gate must not pass on "
+        "no evidence",
+    )
+    golden("junit_no_evidence.xml", text)
+
+
+def test_passing_run_in_junit_has_no_run_case(written: Path) -> None:
+    (suite,) = list(junitparser.JUnitXml.fromfile(str(written / "junit.xml")))
+    assert [
+        case.name for case in suite if case.name in ("run completed", "evidence")
+    ] == []

@@ -103,3 +103,91 @@ def test_baseline_comparison_on_the_console(
     assert "COMPARED WITH run_demo: 4 regressed, 0 improved, 20 same" in out
     assert "REGRESSED Light / get_me: p50_ms 25.00 -> 225.00" in out
     assert out.count("PASS: no thresholds to check") == 1
+
+
+LOCUST_SUFFIXES = (
+    "_stats_history.csv",
+    "_stats.csv",
+    "_failures.csv",
+    "_exceptions.csv",
+    "_requests.csv",
+    "_distribution.csv",
+)
+CORPUS_FILES = sorted(path.name for path in CORPUS.glob("*.csv"))
+
+
+def _corpus_prefix(name: str) -> str:
+    """The ``--csv`` prefix of a corpus file's name."""
+    return next(name[: -len(s)] for s in LOCUST_SUFFIXES if name.endswith(s))
+
+
+@pytest.mark.parametrize("name", CORPUS_FILES, ids=CORPUS_FILES)
+def test_report_of_a_locust_csv_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    prefix = _corpus_prefix(name)
+    for suffix in LOCUST_SUFFIXES:
+        if (CORPUS / (prefix + suffix)).is_file():
+            shutil.copy(CORPUS / (prefix + suffix), tmp_path / (prefix + suffix))
+    has_stats = any(
+        (tmp_path / (prefix + suffix)).is_file()
+        for suffix in ("_stats.csv", "_requests.csv")
+    )
+
+    code = main(["report", str(tmp_path / name)])
+
+    out, err = capsys.readouterr()
+    if not has_stats:
+        assert (code, out) == (2, "")
+        assert err == (
+            f"error: {tmp_path / name}: a Locust CSV, but no {prefix}_stats.csv (or "
+            f"0.x {prefix}_requests.csv) beside it, which a report needs\n"
+        )
+        return
+    assert code in (0, 1), err
+    assert "Traceback" not in err
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["run"]["scenario"] == prefix
+
+
+def test_corpus_has_csv_files_without_a_stats_file() -> None:
+    orphans = [
+        name
+        for name in CORPUS_FILES
+        if not any(
+            (CORPUS / (_corpus_prefix(name) + s)).is_file()
+            for s in ("_stats.csv", "_requests.csv")
+        )
+    ]
+    assert len(CORPUS_FILES) == 43
+    assert len(orphans) == 8
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        pytest.param(
+            "_stats.csv",
+            "a Locust CSV with an empty --csv prefix; rename the files (e.g. to "
+            "run_stats.csv) and give that path",
+            id="empty-prefix",
+        ),
+        pytest.param(
+            "notes.txt",
+            "a file, but not a Locust CSV (its name does not end in "
+            "_stats_history.csv, _stats.csv, _failures.csv, _exceptions.csv, "
+            "_requests.csv, _distribution.csv); give a run directory, a Locust --csv "
+            "prefix or one of its CSV files",
+            id="not-a-locust-csv",
+        ),
+    ],
+)
+def test_report_of_an_unusable_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, message: str
+) -> None:
+    (tmp_path / name).write_text("x\n", encoding="utf-8")
+
+    code = main(["report", str(tmp_path / name)])
+
+    assert code == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / name}: {message}\n"
