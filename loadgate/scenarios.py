@@ -27,6 +27,7 @@ import yaml
 from loadgate.errors import ConfigError
 
 __all__ = [
+    "AUTH_REQUEST_TYPE",
     "DEFAULT_APDEX_T_MS",
     "DEFAULT_MIN_SAMPLES",
     "DEFAULT_REQUEST_TIMEOUT_S",
@@ -51,6 +52,10 @@ DEFAULT_SCENARIOS_PATH = Path(__file__).resolve().parent.parent / "scenarios.yam
 
 TOTAL = "total"
 """The endpoint name a threshold uses for the whole stage (all endpoints together)."""
+
+AUTH_REQUEST_TYPE = "cognito"
+"""Request type of Cognito calls in Locust's stats; thresholds and stage totals leave
+them out."""
 
 METRICS: Mapping[str, str] = {
     "mean_ms": "mean response time (ms)",

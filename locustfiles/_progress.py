@@ -12,22 +12,54 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
-from locust.env import Environment
-from locust.runners import WorkerRunner
 
-from locustfiles._recorder import AUTH_REQUEST_TYPE, StageRecorder
+from loadgate.scenarios import AUTH_REQUEST_TYPE, Stage
 
-__all__ = ["PROGRESS_INTERVAL_S", "ProgressLogger"]
+if TYPE_CHECKING:
+    from locust.env import Environment
+
+    from locustfiles._recorder import StageRecorder
+
+__all__ = ["PROGRESS_INTERVAL_S", "ProgressLogger", "progress_line"]
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 10.0
 """Seconds between two progress lines."""
+
+
+def progress_line(
+    stage: Stage,
+    started: float,
+    now: float,
+    users: int,
+    counts: Iterable[tuple[str, int, int]],
+) -> str:
+    """Return the progress line of a running stage.
+
+    Args:
+        stage: The stage.
+        started: Epoch seconds when it started.
+        now: Epoch seconds now.
+        users: Users running now.
+        counts: ``(request type, requests, failures)`` of each entry of the stage's
+            statistics; Cognito entries are left out of the line.
+    """
+    elapsed = min(max(now - started, 0.0), stage.duration_s)
+    api = [(n, f) for kind, n, f in counts if kind != AUTH_REQUEST_TYPE]
+    requests = sum(n for n, _ in api)
+    failed = sum(f for _, f in api)
+    share = failed / requests if requests else 0.0
+    return (
+        f"progress: {stage.name} {elapsed:.0f} of {stage.duration_s:g} s, "
+        f"{users} users; {requests:,} requests so far in the stage, "
+        f"{failed:,} failed ({share:.1%})"
+    )
 
 
 @dataclass
@@ -49,6 +81,8 @@ class ProgressLogger:
 
     def attach(self) -> None:
         """Start logging when a headless test starts; stop when it stops."""
+        from locust.runners import WorkerRunner
+
         runner = self.environment.runner
         if isinstance(runner, WorkerRunner) or self.environment.web_ui is not None:
             return
@@ -58,28 +92,22 @@ class ProgressLogger:
 
     def line(self) -> str | None:
         """Return the progress line for now, or None while no stage is running."""
-        running = [
-            w for w in self.recorder.windows if w.start is not None and not w.end
+        starts = [
+            (w.index, w.start)
+            for w in self.recorder.windows
+            if w.start is not None and not w.end
         ]
-        if not running:
+        if not starts:
             return None
-        window = running[-1]
-        stage = self.recorder.scenario.stages[window.index]
-        elapsed = min(float(self.clock()) - float(window.start or 0), stage.duration_s)
-
-        entries = [
-            entry
-            for (_, method), entry in self.recorder.stats[window.index].entries.items()
-            if method != AUTH_REQUEST_TYPE
-        ]
-        requests = sum(entry.num_requests for entry in entries)
-        failed = sum(entry.num_failures for entry in entries)
-        share = failed / requests if requests else 0.0
-        users = self.environment.runner.user_count if self.environment.runner else 0
-        return (
-            f"progress: {stage.name} {elapsed:.0f} of {stage.duration_s:g} s, "
-            f"{users} users; {requests:,} requests so far in the stage, "
-            f"{failed:,} failed ({share:.1%})"
+        index, start = starts[-1]
+        entries = self.recorder.stats[index].entries.items()
+        runner = self.environment.runner
+        return progress_line(
+            self.recorder.scenario.stages[index],
+            start,
+            float(self.clock()),
+            runner.user_count if runner is not None else 0,
+            [(kind, e.num_requests, e.num_failures) for (_, kind), e in entries],
         )
 
     def _on_test_start(self, **_: Any) -> None:

@@ -34,7 +34,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import RequestStats, StatsEntry
 
 import loadgate
-from loadgate.scenarios import TOTAL, Scenario
+from loadgate.scenarios import AUTH_REQUEST_TYPE, TOTAL, Scenario
 from locustfiles._fleet import FleetMonitor
 
 __all__ = ["AUTH_REQUEST_TYPE", "STAGES_COLUMNS", "StageRecorder", "StageWindow"]
@@ -68,8 +68,6 @@ STAGES_COLUMNS = (
     "co_p99_ms",
 )
 _PERCENTILES = (("p50_ms", 0.5), ("p90_ms", 0.9), ("p95_ms", 0.95), ("p99_ms", 0.99))
-AUTH_REQUEST_TYPE = "cognito"
-"""Request type of Cognito calls in Locust's stats; kept out of the stage totals."""
 _STAGE_MESSAGE = "loadgate_stage"
 _FATAL_MESSAGE = "loadgate_fatal"
 _REPORT_KEY = "loadgate_stages"
@@ -352,7 +350,7 @@ class StageRecorder:
         return rows
 
     def _endpoint_key(self, method: str, name: str) -> str:
-        if method == "cognito":
+        if method == AUTH_REQUEST_TYPE:
             return f"cognito:{name}"
         return self._endpoint_keys.get((method, name), f"{method} {name}")
 

@@ -27,6 +27,7 @@ from auth import CognitoTokenProvider
 from loadgate.errors import AuthError, LoadgateError
 from loadgate.safety import check_target
 from loadgate.scenarios import (
+    AUTH_REQUEST_TYPE,
     DEFAULT_SCENARIOS_PATH,
     Endpoint,
     Scenario,
@@ -211,7 +212,7 @@ def _user_index(environment: Environment, local: int) -> int:
 def _cognito_observer(environment: Environment) -> Any:
     def observe(call: str, elapsed_ms: float, error: BaseException | None) -> None:
         environment.events.request.fire(
-            request_type="cognito",
+            request_type=AUTH_REQUEST_TYPE,
             name=call,
             response_time=elapsed_ms,
             response_length=0,

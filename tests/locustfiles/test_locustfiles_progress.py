@@ -2,86 +2,58 @@
 
 from __future__ import annotations
 
-import locust  # noqa: F401  (gevent's patching comes first)
-from locust.env import Environment
+import subprocess
+import sys
 
-from loadgate.scenarios import Endpoint, Scenario, Stage, WaitTime
-from locustfiles._progress import ProgressLogger
-from locustfiles._recorder import AUTH_REQUEST_TYPE, StageRecorder
+import pytest
+
+from loadgate.scenarios import AUTH_REQUEST_TYPE, Stage
+from locustfiles._progress import progress_line
 
 T0 = 1_000_000.0
+PEAK = Stage("Peak", 10, 10.0, 20.0)
 
 
-class Clock:
-    """A wall clock the test moves by hand."""
+@pytest.mark.parametrize(
+    ("now", "users", "counts", "line"),
+    [
+        pytest.param(
+            T0 + 4,
+            10,
+            [("GET", 3, 0), ("POST", 1, 1), (AUTH_REQUEST_TYPE, 10, 2)],
+            "progress: Peak 4 of 20 s, 10 users; 4 requests so far in the stage, "
+            "1 failed (25.0%)",
+            id="sign-ins-left-out",
+        ),
+        pytest.param(
+            T0 + 25,
+            10,
+            [("GET", 1200, 0)],
+            "progress: Peak 20 of 20 s, 10 users; 1,200 requests so far in the stage, "
+            "0 failed (0.0%)",
+            id="time-stops-at-the-duration",
+        ),
+        pytest.param(
+            T0 - 1,
+            0,
+            [],
+            "progress: Peak 0 of 20 s, 0 users; 0 requests so far in the stage, "
+            "0 failed (0.0%)",
+            id="nothing-yet",
+        ),
+    ],
+)
+def test_progress_line(
+    now: float, users: int, counts: list[tuple[str, int, int]], line: str
+) -> None:
+    assert progress_line(PEAK, T0, now, users, counts) == line
 
-    def __init__(self) -> None:
-        self.now = T0
 
-    def __call__(self) -> float:
-        return self.now
-
-
-def make(clock: Clock) -> tuple[StageRecorder, ProgressLogger]:
-    scenario = Scenario(
-        name="two",
-        description="two stages",
-        stages=(Stage("Light", 5, 5.0, 10.0), Stage("Peak", 10, 10.0, 20.0)),
-        wait_time=WaitTime(0.1, 0.2),
-        thresholds=(),
-        endpoints={"get_me": Endpoint("get_me", "GET", "/me", 1.0)},
+def test_loading_the_module_does_not_import_locust() -> None:
+    # Locust patches the standard library when imported: the pure part must not.
+    script = (
+        "import sys, locustfiles._progress; "
+        "sys.exit(1 if 'locust' in sys.modules else 0)"
     )
-    environment = Environment()
-    recorder = StageRecorder(environment, scenario, clock=clock)
-    return recorder, ProgressLogger(environment, recorder, clock=clock)
-
-
-def send(recorder: StageRecorder, clock: Clock, failed: bool = False) -> None:
-    error = RuntimeError("status 500") if failed else None
-    recorder.on_request("GET", "/me", 20.0, 10, error, start_time=clock.now)
-
-
-def test_no_line_before_the_first_stage() -> None:
-    clock = Clock()
-    _, progress = make(clock)
-
-    assert progress.line() is None
-
-
-def test_the_line_counts_the_running_stage_only_and_leaves_sign_ins_out() -> None:
-    clock = Clock()
-    recorder, progress = make(clock)
-    recorder.enter_stage(0)
-    send(recorder, clock)
-    clock.now += 10
-    recorder.enter_stage(1)
-    clock.now += 4
-    for failed in (False, False, False, True):
-        send(recorder, clock, failed)
-    recorder.on_request(AUTH_REQUEST_TYPE, "InitiateAuth", 50.0, 0, None, clock.now)
-
-    assert progress.line() == (
-        "progress: Peak 4 of 20 s, 0 users; 4 requests so far in the stage, "
-        "1 failed (25.0%)"
-    )
-
-
-def test_the_time_into_a_stage_stops_at_its_duration() -> None:
-    clock = Clock()
-    recorder, progress = make(clock)
-    recorder.enter_stage(0)
-    clock.now += 12
-
-    assert progress.line() == (
-        "progress: Light 10 of 10 s, 0 users; 0 requests so far in the stage, "
-        "0 failed (0.0%)"
-    )
-
-
-def test_no_line_once_the_test_stopped() -> None:
-    clock = Clock()
-    recorder, progress = make(clock)
-    recorder.enter_stage(0)
-    recorder.stop()
-
-    assert progress.line() is None
+    done = subprocess.run([sys.executable, "-c", script], check=False)
+    assert done.returncode == 0
