@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from e2e_helpers import scenario_file, state_dir
@@ -26,6 +27,22 @@ FOUR_STAGES = {
         {"name": "Peak", "users": 12, "spawn_rate": 12, "duration": 30},
     ],
 }
+
+
+def run_command(
+    tmp_path: Path,
+    name: str,
+    spec: dict[str, Any],
+    sandbox_state: SandboxState,
+    results: Path,
+) -> list[str]:
+    """Return the ``loadgate run`` command of one scenario against the sandbox."""
+    path = scenario_file(tmp_path, name, spec)
+    return [
+        *(sys.executable, "-m", "loadgate", "run", "--scenario", name),
+        *("--scenarios-file", str(path), "--sandbox", state_dir(sandbox_state)),
+        *("--results", str(results)),
+    ]
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -51,22 +68,8 @@ def processes_mentioning(text: str) -> list[int]:
 def test_signal_during_medium_keeps_light_and_part_of_medium(
     tmp_path: Path, sandbox_state: SandboxState, signum: signal.Signals
 ) -> None:
-    path = scenario_file(tmp_path, "four", FOUR_STAGES)
     results = tmp_path / "results"
-    command = [
-        sys.executable,
-        "-m",
-        "loadgate",
-        "run",
-        "--scenario",
-        "four",
-        "--scenarios-file",
-        str(path),
-        "--sandbox",
-        state_dir(sandbox_state),
-        "--results",
-        str(results),
-    ]
+    command = run_command(tmp_path, "four", FOUR_STAGES, sandbox_state, results)
     with subprocess.Popen(
         command,
         stderr=subprocess.PIPE,
@@ -112,22 +115,8 @@ SHORT = {
 def test_a_console_that_goes_away_does_not_end_the_run(
     tmp_path: Path, sandbox_state: SandboxState
 ) -> None:
-    path = scenario_file(tmp_path, "short", SHORT)
     results = tmp_path / "results"
-    command = [
-        sys.executable,
-        "-m",
-        "loadgate",
-        "run",
-        "--scenario",
-        "short",
-        "--scenarios-file",
-        str(path),
-        "--sandbox",
-        state_dir(sandbox_state),
-        "--results",
-        str(results),
-    ]
+    command = run_command(tmp_path, "short", SHORT, sandbox_state, results)
     with subprocess.Popen(
         command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     ) as run:

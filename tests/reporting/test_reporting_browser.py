@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from reporting_helpers import DEMO_DIR, rewrite_cells
 
 from reporting import Run, evaluate, load_run, write_report
 
-playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 HOSTILE = "<script>alert(\"x\")</script>'q'"
 
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as driver:
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as driver:
         chromium = driver.chromium.launch(
             executable_path=str(CHROMIUM),
             args=["--no-sandbox", "--disable-background-networking"],
@@ -49,9 +49,9 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_report_renders_offline_with_every_chart(
-    browser: object, hostile_report: Path, tmp_path: Path
+    browser: Browser, hostile_report: Path, tmp_path: Path
 ) -> None:
-    context = browser.new_context(offline=True, java_script_enabled=True)  # type: ignore[attr-defined]
+    context = browser.new_context(offline=True, java_script_enabled=True)
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
     page = context.new_page()
@@ -84,9 +84,9 @@ def test_report_renders_offline_with_every_chart(
 
 
 def test_markup_from_csvs_is_shown_as_text(
-    browser: object, hostile_report: Path
+    browser: Browser, hostile_report: Path
 ) -> None:
-    page = browser.new_page()  # type: ignore[attr-defined]
+    page = browser.new_page()
     page.goto(hostile_report.as_uri())
     scripts = page.eval_on_selector_all("script", "nodes => nodes.length")
     text = page.inner_text("table.errors")
