@@ -26,6 +26,7 @@ CSVs is escaped, so a request named ``<script>`` or ``a|b`` shows as written.
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 
@@ -338,7 +339,16 @@ def summary_markdown(
     return "\n".join(lines)
 
 
+_MARKDOWN_MARKS = re.compile(r"[\\|\[\]*~]")
+
+
 def _md(text: str) -> str:
-    """Escape text for Markdown table cells and inline HTML."""
+    """Escape text for Markdown table cells and inline HTML.
+
+    HTML is escaped, ``|`` cannot end a cell, and the marks of Markdown links,
+    emphasis and strike-through are backslash-escaped, so a name from the target or
+    a CSV shows as the text it is.
+    """
     text = html.escape(" ".join(str(text).split()), quote=False)
-    return text.replace("|", "\\|").replace("`", "'")
+    text = _MARKDOWN_MARKS.sub(r"\\\g<0>", text)
+    return text.replace("`", "'")

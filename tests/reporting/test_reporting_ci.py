@@ -265,3 +265,20 @@ def test_passing_run_in_junit_has_no_run_case(written: Path) -> None:
     assert [
         case.name for case in suite if case.name in ("run completed", "evidence")
     ] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("<script>x</script>", "&lt;script&gt;x&lt;/script&gt;"),
+        ("[click](javascript:alert(1))", "\\[click\\](javascript:alert(1))"),
+        ("**loud** ~~gone~~", "\\*\\*loud\\*\\* \\~\\~gone\\~\\~"),
+        ("a|b `c`", "a\\|b 'c'"),
+        ("/api/v1/rooms/{room_id}", "/api/v1/rooms/{room_id}"),
+    ],
+    ids=["html", "link", "emphasis", "cell-and-code", "plain-path"],
+)
+def test_markdown_shows_names_as_text(name: str, shown: str) -> None:
+    from reporting.ci import _md
+
+    assert _md(name) == shown
