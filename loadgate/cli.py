@@ -207,15 +207,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Read a run directory's CSVs and run.json (or any Locust run's CSVs "
         "by their --csv prefix), evaluate the thresholds, look for bottlenecks, compare "
         "with baselines, and write report.html, summary.json, junit.xml and summary.md "
-        "(into the run directory unless --out).",
+        "(into the run directory, or <prefix>-report/ beside Locust CSVs, unless --out).",
     )
     report.add_argument(
         "run_dir",
         type=Path,
-        help="A results/<run-id>/ directory, or a Locust CSV prefix (out/run for "
-        "out/run_stats.csv).",
+        help="A results/<run-id>/ directory, a Locust CSV prefix (out/run for "
+        "out/run_stats.csv), or one of its CSV files.",
     )
-    report.add_argument("--out", type=Path, help="Where to write (default: run_dir).")
+    report.add_argument(
+        "--out",
+        type=Path,
+        help="Where to write (default: the run directory, or <prefix>-report/).",
+    )
     report.add_argument(
         "--baseline",
         action="append",

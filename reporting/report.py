@@ -129,7 +129,8 @@ def generate(
 
     Args:
         source: A run directory, or a Locust CSV prefix.
-        out_dir: Where to write; the run directory (or the prefix's folder) if None.
+        out_dir: Where to write; if None, the run directory, or for plain Locust CSVs
+            ``<prefix>-report/`` beside them.
         baselines: Run directories (or prefixes) to compare with.
         scenarios: The scenarios file, to complete the settings a run did not record
             (``min_samples``, APDEX times, target profile) from its scenario, and to
@@ -170,7 +171,12 @@ def generate(
 
     warm_up.join()
     if out_dir is None:
-        out_dir = run.run_dir if run.source == "loadgate" else run.run_dir.parent
+        # Plain Locust CSVs often share a folder: each prefix gets a folder of its own.
+        out_dir = (
+            run.run_dir
+            if run.source == "loadgate"
+            else run.run_dir.parent / f"{run.run_dir.name}-report"
+        )
     paths = write_report(
         run, verdicts, out_dir, analysis=analysis, comparison=comparison
     )

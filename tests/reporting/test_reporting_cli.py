@@ -25,11 +25,14 @@ def test_report_of_a_locust_prefix(
     out, err = capsys.readouterr()
     assert code == 1
     assert out.startswith("loadgate xfj against unknown (plain Locust CSVs)")
-    assert f"report: {tmp_path / 'report.html'}" in out
+    # Beside the CSVs, in a folder of the prefix's own: other prefixes may share it.
+    out_dir = tmp_path / "xfj-report"
+    assert f"report: {out_dir / 'report.html'}" in out
     for name in ("report.html", "summary.json", "junit.xml", "summary.md"):
-        assert (tmp_path / name).is_file()
+        assert (out_dir / name).is_file()
+    assert not (tmp_path / "report.html").exists()
     assert err.splitlines()[0].startswith("report: read xfj (0 history rows) in ")
-    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     assert summary["run"]["missing_files"] == [
         "xfj_stats_history.csv",
         "xfj_exceptions.csv",
@@ -146,7 +149,8 @@ def test_report_of_a_locust_csv_file(
         return
     assert code in (0, 1), err
     assert "Traceback" not in err
-    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    summary_path = tmp_path / f"{prefix}-report" / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
     assert summary["run"]["scenario"] == prefix
 
 
