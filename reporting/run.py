@@ -53,6 +53,7 @@ __all__ = [
     "EXCEPTIONS_CSV",
     "FAILURES_CSV",
     "HISTORY_CSV",
+    "LOCUST_CSV_SUFFIXES",
     "RUN_JSON",
     "STAGES_CSV",
     "STATS_CSV",

@@ -10,6 +10,7 @@ import pytest
 from reporting_helpers import DEMO_DIR, shifted_copy, stopped_copy
 
 from loadgate.cli import main
+from reporting.run import LOCUST_CSV_SUFFIXES
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "locust-csv-corpus"
 
@@ -108,20 +109,12 @@ def test_baseline_comparison_on_the_console(
     assert out.count("PASS: no thresholds to check") == 1
 
 
-LOCUST_SUFFIXES = (
-    "_stats_history.csv",
-    "_stats.csv",
-    "_failures.csv",
-    "_exceptions.csv",
-    "_requests.csv",
-    "_distribution.csv",
-)
 CORPUS_FILES = sorted(path.name for path in CORPUS.glob("*.csv"))
 
 
 def _corpus_prefix(name: str) -> str:
     """The ``--csv`` prefix of a corpus file's name."""
-    return next(name[: -len(s)] for s in LOCUST_SUFFIXES if name.endswith(s))
+    return next(name[: -len(s)] for s in LOCUST_CSV_SUFFIXES if name.endswith(s))
 
 
 @pytest.mark.parametrize("name", CORPUS_FILES, ids=CORPUS_FILES)
@@ -129,7 +122,7 @@ def test_report_of_a_locust_csv_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
     prefix = _corpus_prefix(name)
-    for suffix in LOCUST_SUFFIXES:
+    for suffix in LOCUST_CSV_SUFFIXES:
         if (CORPUS / (prefix + suffix)).is_file():
             shutil.copy(CORPUS / (prefix + suffix), tmp_path / (prefix + suffix))
     has_stats = any(
