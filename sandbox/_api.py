@@ -13,8 +13,11 @@ Routes and their endpoint keys (the names knobs and the request log use)::
 
 Every ``/api/`` request needs ``Authorization: Bearer <token>`` with a Cognito ID or
 access token of the sandbox's user pool and app client. After authentication, the
-endpoint's knobs (see :mod:`sandbox._knobs`) add a delay, reported in the
-``X-Sandbox-Delay-Ms`` response header, and may inject a fault. A ``reset`` or
+endpoint's knobs (see :mod:`sandbox._knobs`) draw its latency, reported in the
+``X-Sandbox-Delay-Ms`` response header, and may inject a fault. The answer is held
+until that latency has passed since the request line arrived (the token check and the
+handler's own work included), which is what the request log's ``duration_ms`` then
+shows. A ``reset`` or
 ``timeout`` fault marks the request with :data:`DROP_KEY`; the gevent handler in
 :mod:`sandbox._listener` then closes the connection without a response, and the
 request log records status 0. The app is built by :func:`create_app` from injected
@@ -26,8 +29,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from flask import Flask, Response, g, jsonify, request
 
@@ -43,7 +47,12 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_LENGTH = 2000
 #: WSGI environ key the app sets to ``"reset"`` or ``"close"`` to drop the connection.
 DROP_KEY = "sandbox.drop"
+#: WSGI environ key: when the request line was read, by ``time.perf_counter``.
+ARRIVED_KEY = "sandbox.arrived"
 DELAY_HEADER = "X-Sandbox-Delay-Ms"
+_DELAY_KEY = "sandbox.delay_s"
+_TIMEOUT_HOLD_KEY = "sandbox.timeout_hold_s"
+_RECORD_KEY = "sandbox.record"
 _CONTROL_PREFIX = "/_sandbox/"
 
 
@@ -75,7 +84,7 @@ def create_app(
     app = Flask("sandbox")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
 
-    _install_hooks(app, verifier, knobs, request_log, sleep, clock, timer)
+    _install_hooks(app, verifier, knobs)
     _install_error_handlers(app)
     _install_chat_routes(app, store)
     install_knob_routes(app, knobs)
@@ -84,24 +93,14 @@ def create_app(
     def ready() -> Response:
         return jsonify(status="ok")
 
+    app.wsgi_app = _HoldThenLog(  # type: ignore[method-assign]
+        app.wsgi_app, request_log, sleep, clock, timer
+    )
     return app
 
 
-def _install_hooks(
-    app: Flask,
-    verifier: TokenVerifier,
-    knobs: Knobs,
-    request_log: RequestLog,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-    timer: Callable[[], float],
-) -> None:
-    """Register arrival stamping, authentication, fault injection and logging."""
-
-    @app.before_request
-    def stamp_arrival() -> None:
-        g.arrived = clock()
-        g.started = timer()
+def _install_hooks(app: Flask, verifier: TokenVerifier, knobs: Knobs) -> None:
+    """Register authentication, the knobs' draw and the log record's fields."""
 
     @app.before_request
     def authenticate() -> Response | None:
@@ -124,14 +123,11 @@ def _install_hooks(
             return None
         delay_ms, fault = knobs.draw(key)
         if delay_ms > 0:
-            # The knob is the endpoint's latency: hold the request until that long
-            # after it arrived, the token check's own time included.
-            remaining = delay_ms / 1000.0 - (timer() - g.started)
-            sleep(max(remaining, 0.0))
             g.delay_ms = delay_ms
+            request.environ[_DELAY_KEY] = delay_ms / 1000.0
         if fault is None:
             return None
-        return _fault_response(key, fault, sleep)
+        return _fault_response(key, fault)
 
     @app.after_request
     def record(response: Response) -> Response:
@@ -141,20 +137,94 @@ def _install_hooks(
             response.headers[DELAY_HEADER] = f"{g.delay_ms:.3f}"
         endpoint = request.endpoint if request.endpoint in ENDPOINT_KEYS else None
         dropped = request.environ.get(DROP_KEY) is not None
-        request_log.write(
-            {
-                "ts": g.arrived,
-                "method": request.method,
-                "endpoint": endpoint,
-                "path": request.path,
-                "status": 0 if dropped else response.status_code,
-                "duration_ms": round((timer() - g.started) * 1000.0, 3),
-            }
+        request.environ[_RECORD_KEY] = _Fields(
+            method=request.method,
+            endpoint=endpoint,
+            path=request.path,
+            status=0 if dropped else response.status_code,
         )
         return response
 
 
-def _fault_response(key: str, fault: Fault, sleep: Callable[[float], None]) -> Response:
+class _Fields(NamedTuple):
+    """What the log records of a request, known once Flask has answered it."""
+
+    method: str
+    endpoint: str | None
+    path: str
+    status: int
+
+
+class _HoldThenLog:
+    """Wraps the Flask app: times each request, holds its answer, then logs it.
+
+    The hold comes after Flask has built the whole answer, just before the server
+    writes it, so a latency knob is the time from the request line's arrival to the
+    answer leaving, the token check, the handler and Flask's own work included.
+
+    Args:
+        wsgi_app: Flask's WSGI callable.
+        request_log: Where each non-control request is recorded.
+        sleep: Waits without blocking other requests.
+        clock: Epoch seconds, for the log's ``ts``.
+        timer: A monotonic clock in seconds; :data:`ARRIVED_KEY` is read by it.
+    """
+
+    def __init__(
+        self,
+        wsgi_app: WSGIApplication,
+        request_log: RequestLog,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+        timer: Callable[[], float],
+    ) -> None:
+        self._app = wsgi_app
+        self._log = request_log
+        self._sleep = sleep
+        self._clock = clock
+        self._timer = timer
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Run the app, hold its answer for the drawn latency and log the request.
+
+        Args:
+            environ: The request's WSGI environment.
+            start_response: The server's callable for the status and headers.
+
+        Returns:
+            The answer's body, for the server to write.
+        """
+        arrived = self._clock()
+        # The gevent handler stamps the request line's arrival, before the headers are
+        # parsed and Flask routes the request: that time is part of the latency too.
+        started = environ.get(ARRIVED_KEY)
+        if started is None:
+            started = self._timer()
+        body = self._app(environ, start_response)
+        delay_s = environ.get(_DELAY_KEY)
+        if delay_s is not None:
+            self._sleep(max(started + delay_s - self._timer(), 0.0))
+        hold_s = environ.get(_TIMEOUT_HOLD_KEY)
+        if hold_s is not None:
+            self._sleep(hold_s)
+        fields = environ.get(_RECORD_KEY)
+        if fields is not None:
+            self._log.write(
+                {
+                    "ts": arrived,
+                    "method": fields.method,
+                    "endpoint": fields.endpoint,
+                    "path": fields.path,
+                    "status": fields.status,
+                    "duration_ms": round((self._timer() - started) * 1000.0, 3),
+                }
+            )
+        return body
+
+
+def _fault_response(key: str, fault: Fault) -> Response:
     """Build the answer of an injected fault, or mark the connection to be dropped."""
     if fault.kind == "echo_auth":
         # Deliberately leaky: proves that clients keep this header out of their reports.
@@ -171,7 +241,8 @@ def _fault_response(key: str, fault: Fault, sleep: Callable[[float], None]) -> R
         return response
 
     if fault.kind == "timeout":
-        sleep(fault.hold_s or 0.0)
+        # Held after the endpoint's latency, then dropped.
+        request.environ[_TIMEOUT_HOLD_KEY] = fault.hold_s or 0.0
     request.environ[DROP_KEY] = "reset" if fault.kind == "reset" else "close"
     # Never sent: the handler closes the connection instead of writing this.
     return json_error(f"injected {fault.kind} on {key}", 503)

@@ -33,6 +33,7 @@ from gevent.pywsgi import WSGIServer  # noqa: E402
 from loadgate.errors import LoadgateError, SandboxError  # noqa: E402
 from sandbox._api import create_app  # noqa: E402
 from sandbox._control import create_control_app  # noqa: E402
+from sandbox._hold import Hold  # noqa: E402
 from sandbox._knobs import Knobs, parse_update  # noqa: E402
 from sandbox._listener import ApiListener  # noqa: E402
 from sandbox._proxy import CognitoProxy  # noqa: E402
@@ -101,7 +102,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
         store=store,
         knobs=knobs,
         request_log=request_log,
-        sleep=gevent.sleep,
+        sleep=Hold(gevent.sleep),
     )
     try:
         _serve_all(args, app, knobs)

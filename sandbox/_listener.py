@@ -23,7 +23,7 @@ from typing import Any
 import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
-from sandbox._api import DROP_KEY
+from sandbox._api import ARRIVED_KEY, DROP_KEY
 from sandbox._schedule import OutageStatus
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,18 @@ class _Handler(WSGIHandler):  # type: ignore[misc]  # gevent ships no type stubs
             super().handle()
         finally:
             connections.discard(sock)
+
+    def read_requestline(self) -> str:
+        # Note when the request's first line came in, so a latency knob counts from
+        # there (as API Gateway's Latency metric does), not from the app being called.
+        line: str = super().read_requestline()
+        self.arrived = time.perf_counter()
+        return line
+
+    def get_environ(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environ()
+        environ[ARRIVED_KEY] = self.arrived
+        return environ
 
     def process_result(self) -> None:
         drop = self.environ.get(DROP_KEY)

@@ -2,7 +2,8 @@
 
 Each line holds ``ts`` (arrival, epoch seconds), ``method``, ``endpoint`` (the
 endpoint key, or null for unknown paths), ``path``, ``status`` (0 when a ``reset`` or
-``timeout`` fault closed the connection without a response) and ``duration_ms``.
+``timeout`` fault closed the connection without a response) and ``duration_ms`` (from
+the request line's arrival to the response being handed back to the server).
 Headers, query strings and bodies are never written, so no token can reach the file.
 """
 

@@ -16,6 +16,7 @@ import pytest
 from e2e_helpers import Loadgate, scenario_file, set_knobs, stage_totals, state_dir
 
 import sandbox
+from reporting.precision import percentile_band
 from sandbox import SandboxState, read_request_log
 
 pytestmark = pytest.mark.e2e
@@ -218,6 +219,11 @@ def health_rows(run_dir: Path) -> dict[str, dict[str, str]]:
         }
 
 
+#: The most the client's own round trip adds to the server's time at 50 ms on a 2-core
+#: machine, Locust and the sandbox sharing it (see the README's Limits).
+ROUND_TRIP_MS = 4.0
+
+
 def run_slow_peak(
     tmp_path: Path, state: SandboxState, workers: int
 ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
@@ -284,11 +290,16 @@ def test_stage_percentiles_follow_the_latency_of_each_stage(
 
     for stage, knob in (("Light", 50), ("Peak", 400)):
         assert int(stages[stage]["requests"]) >= 40, stage
+        assert float(stages[stage]["p50_ms"]) == pytest.approx(knob, rel=0.05), stage
         for column, fraction in (("p50_ms", 0.5), ("p95_ms", 0.95)):
             truth = server_percentile(sandbox_state, stages[stage], fraction)
-            assert truth == pytest.approx(knob, rel=0.05), (stage, column)
-            measured = float(stages[stage][column])
-            assert measured == pytest.approx(truth, rel=0.05), (stage, column)
+            # The sandbox holds each answer to its knob (sandbox/_hold.py).
+            assert truth == pytest.approx(knob, rel=0.02), (stage, column)
+            # Locust rounds to whole milliseconds below 100 ms, to buckets above.
+            low, high = percentile_band(float(stages[stage][column]))
+            low, high = low - 0.5, high + 0.5
+            # The client sees the server's time plus its own round trip.
+            assert truth <= high and low <= truth + ROUND_TRIP_MS, (stage, column)
     # Locust's own whole-run row blends both: wrong for each stage on one side.
     assert float(locust_row["50%"]) != pytest.approx(400, rel=0.05)
     assert float(locust_row["95%"]) != pytest.approx(50, rel=0.05)

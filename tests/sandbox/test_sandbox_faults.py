@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import math
 import random
+import statistics
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,42 @@ def test_latency_is_added_before_the_fault(
     assert reply.status == 502
     assert reply.elapsed >= 0.15
     assert _last_record(sandbox_state)["status"] == 502
+
+
+def test_latency_then_timeout_hold_add_up(
+    ctl: SandboxControl, sandbox_state: SandboxState
+) -> None:
+    ctl.set_knobs(
+        {
+            "latency_ms": {"health": 150},
+            "faults": {"health": {"rate": 1, "kind": "timeout", "hold_s": 0.2}},
+        }
+    )
+
+    outcome = raw_get(sandbox_state.api_url, "/health")
+
+    assert outcome.status is None
+    assert outcome.elapsed >= 0.35
+    assert _last_record(sandbox_state)["duration_ms"] >= 350
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("knob_ms", [20, 50, 400])
+def test_a_fixed_latency_is_held_to_the_knob(
+    ctl: SandboxControl, api: Api, sandbox_state: SandboxState, knob_ms: int
+) -> None:
+    ctl.set_knobs({"latency_ms": {"health": knob_ms}})
+    count = 12 if knob_ms > 100 else 40
+    before = len(read_request_log(sandbox_state.request_log))
+
+    elapsed = [api.get("/health").elapsed * 1000 for _ in range(count)]
+
+    held = [r["duration_ms"] for r in read_request_log(sandbox_state.request_log)]
+    held = held[before:]
+    assert len(held) == count
+    # A plain gevent.sleep ends late by up to 1.3 ms; the hold keeps the median on
+    # the knob and every request within about a millisecond of it.
+    assert statistics.median(held) == pytest.approx(knob_ms, abs=0.5)
+    assert all(knob_ms - 1.0 <= ms <= knob_ms + 2.0 for ms in held), held
+    # The client's time holds the server's, from the request line to the answer.
+    assert all(seen >= ms for seen, ms in zip(elapsed, held, strict=True))
