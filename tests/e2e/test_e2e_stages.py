@@ -293,8 +293,8 @@ def test_stage_percentiles_follow_the_latency_of_each_stage(
         assert float(stages[stage]["p50_ms"]) == pytest.approx(knob, rel=0.05), stage
         for column, fraction in (("p50_ms", 0.5), ("p95_ms", 0.95)):
             truth = server_percentile(sandbox_state, stages[stage], fraction)
-            # The sandbox holds each answer to its knob (sandbox/_hold.py).
-            assert truth == pytest.approx(knob, rel=0.02), (stage, column)
+            # The sandbox served the knob (how closely: test_sandbox_faults.py).
+            assert truth == pytest.approx(knob, rel=0.05), (stage, column)
             # Locust rounds to whole milliseconds below 100 ms, to buckets above.
             low, high = percentile_band(float(stages[stage][column]))
             low, high = low - 0.5, high + 0.5
