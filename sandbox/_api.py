@@ -167,7 +167,7 @@ class _HoldThenLog:
         request_log: Where each non-control request is recorded.
         sleep: Waits without blocking other requests.
         clock: Epoch seconds, for the log's ``ts``.
-        timer: A monotonic clock in seconds; :data:`ARRIVED_KEY` is read by it.
+        timer: A monotonic clock in seconds, the one :data:`ARRIVED_KEY` is read on.
     """
 
     def __init__(
