@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -49,6 +49,10 @@ MAX_TEXT_LENGTH = 2000
 DROP_KEY = "sandbox.drop"
 #: WSGI environ key: when the request line was read, by ``time.perf_counter``.
 ARRIVED_KEY = "sandbox.arrived"
+#: WSGI environ key: the same moment in epoch seconds, the log's ``ts``.
+ARRIVED_AT_KEY = "sandbox.arrived_at"
+#: WSGI environ key the server sets when it could not write the answer.
+UNSENT_KEY = "sandbox.unsent"
 DELAY_HEADER = "X-Sandbox-Delay-Ms"
 _DELAY_KEY = "sandbox.delay_s"
 _TIMEOUT_HOLD_KEY = "sandbox.timeout_hold_s"
@@ -160,13 +164,16 @@ class _HoldThenLog:
 
     The hold comes after Flask has built the whole answer, just before the server
     writes it, so a latency knob is the time from the request line's arrival to the
-    answer leaving, the token check, the handler and Flask's own work included.
+    answer leaving, the token check, the handler and Flask's own work included; that
+    is the logged ``duration_ms``. The log line is written once the server is done
+    with the answer (when it closes the body, as WSGI servers must): with status 0 if
+    the answer could not be written.
 
     Args:
         wsgi_app: Flask's WSGI callable.
         request_log: Where each non-control request is recorded.
         sleep: Waits without blocking other requests.
-        clock: Epoch seconds, for the log's ``ts``.
+        clock: Epoch seconds, for the log's ``ts`` when no server stamped it.
         timer: A monotonic clock in seconds, the one :data:`ARRIVED_KEY` is read on.
     """
 
@@ -187,21 +194,23 @@ class _HoldThenLog:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
-        """Run the app, hold its answer for the drawn latency and log the request.
+        """Run the app and hold its answer for the drawn latency.
 
         Args:
             environ: The request's WSGI environment.
             start_response: The server's callable for the status and headers.
 
         Returns:
-            The answer's body, for the server to write.
+            The answer's body, which logs the request when the server closes it.
         """
-        arrived = self._clock()
         # The gevent handler stamps the request line's arrival, before the headers are
         # parsed and Flask routes the request: that time is part of the latency too.
         started = environ.get(ARRIVED_KEY)
         if started is None:
             started = self._timer()
+        arrived = environ.get(ARRIVED_AT_KEY)
+        if arrived is None:
+            arrived = self._clock()
         body = self._app(environ, start_response)
         delay_s = environ.get(_DELAY_KEY)
         if delay_s is not None:
@@ -210,18 +219,44 @@ class _HoldThenLog:
         if hold_s is not None:
             self._sleep(hold_s)
         fields = environ.get(_RECORD_KEY)
-        if fields is not None:
+        if fields is None:
+            return body
+        duration_ms = round((self._timer() - started) * 1000.0, 3)
+
+        def log() -> None:
+            unsent = environ.get(UNSENT_KEY) is not None
             self._log.write(
                 {
                     "ts": arrived,
                     "method": fields.method,
                     "endpoint": fields.endpoint,
                     "path": fields.path,
-                    "status": fields.status,
-                    "duration_ms": round((self._timer() - started) * 1000.0, 3),
+                    "status": 0 if unsent else fields.status,
+                    "duration_ms": duration_ms,
                 }
             )
-        return body
+
+        return _LoggedBody(body, log)
+
+
+class _LoggedBody:
+    """An answer's body that logs its request once the server closes it."""
+
+    def __init__(self, body: Iterable[bytes], log: Callable[[], None]) -> None:
+        self._body = body
+        self._log = log
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        """Close the wrapped body, then write the log line."""
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._log()
 
 
 def _fault_response(key: str, fault: Fault) -> Response:

@@ -1,20 +1,27 @@
-"""Holding a request for its latency knob, on time.
+"""Holding a request for its latency knob, on time and never short of it.
 
 gevent's timers do not end when asked: its loop waits in ``epoll``, whose timeout counts
-whole milliseconds, rounded up, then takes a moment to wake, and a timer counts from the
-loop's clock, read when the loop last woke rather than when the timer was started. A
-plain ``gevent.sleep`` held a 50 ms knob for 50.6 ms at the median and 51.5 ms at p95 on
-a 2-core machine; how far off depends on the moment, so no fixed allowance fits.
+whole milliseconds, rounded up, then takes a moment to wake; a timer counts from the
+loop's clock, read when the loop last woke; and a long timer drifts (10 s ran 10 ms
+late). A plain ``gevent.sleep`` held a 50 ms knob for 50.6 ms at the median and 51.5 ms
+at p95 on a 2-core machine, by amounts that change from moment to moment.
 
-:class:`Hold` corrects by feedback instead: it measures how far each hold ended from its
-due time and shortens (or lengthens) the next nap by a fraction of that, keeping the
-mean on time whatever the cause. Holds then end within about half a millisecond of their
-due time, with no CPU spent while they wait (spinning through the last fraction would
-be exact, but it keeps a core busy that the sandbox's clients on the same machine need,
-and they measured slower for it).
+:class:`Hold` therefore naps in steps and finishes on the clock:
 
-Lateness beyond :data:`MAX_ERROR_S` is the sandbox being busy, not its timer: it is left
-for the clients to see, and the correction never exceeds :data:`MAX_LEAD_S`.
+* a hold longer than :data:`LAST_NAP_S` naps in steps of at most :data:`STEP_S`
+  until less than that is left, so the drift of each step is corrected by the next;
+* the last nap ends a lead earlier than due; the lead is learnt from how far earlier
+  naps ended from their due time (a running correction, by a tenth of each error), and
+  never exceeds :data:`MAX_LEAD_S`;
+* what is left after the last nap is spent yielding to the other requests
+  (``sleep(0)``, one turn of the loop each) until the due time when it is at most
+  :data:`SPIN_S`, and napped once more otherwise.
+
+A hold so never ends before its due time, and ends after it when the timer was late or
+the loop busy with other requests; that lateness is left for the clients to see. With
+the lead learnt, about half the last naps end early and yield for a fraction of a
+millisecond; spinning through the last 1.5 ms of every hold instead kept a core busy
+that the sandbox's clients on the same machine needed, and they measured slower for it.
 """
 
 from __future__ import annotations
@@ -22,16 +29,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-#: The largest part of one hold's error the correction takes in, in seconds.
-MAX_ERROR_S = 0.001
-#: The most a nap is shortened by, in seconds.
+#: The longest single nap, in seconds: a longer hold naps again to correct the drift.
+STEP_S = 0.5
+#: The longest last nap, in seconds: short enough that its drift is a few microseconds.
+LAST_NAP_S = 0.1
+#: The most a last nap ends before the due time, in seconds.
 MAX_LEAD_S = 0.0015
-#: The fraction of each hold's error taken into the correction.
+#: The longest wait spent yielding rather than napping, in seconds.
+SPIN_S = 0.001
+#: The fraction of each last nap's error taken into the lead.
 GAIN = 0.1
 
 
 class Hold:
-    """Waits a given time, each nap corrected by how far the earlier ones ended off.
+    """Waits a given time: naps corrected by a learnt lead, then yields until due.
 
     Args:
         sleep: Waits without blocking other requests (``gevent.sleep`` in the
@@ -50,20 +61,32 @@ class Hold:
 
     @property
     def lead_s(self) -> float:
-        """Seconds the next nap ends before the time asked for."""
+        """Seconds before the due time the next last nap is meant to end."""
         return self._lead
 
     def __call__(self, seconds: float) -> None:
-        """Wait about ``seconds``; a time shorter than the correction yields once.
+        """Wait until ``seconds`` have passed; a zero or negative time yields once.
 
         Args:
             seconds: How long to wait.
         """
         due = self._timer() + seconds
-        nap = seconds - self._lead
-        if nap <= 0:
+        while (left := due - self._timer() - self._lead) > LAST_NAP_S:
+            self._sleep(min(STEP_S, left - LAST_NAP_S / 2))
+        nap = due - self._timer() - self._lead
+        if nap > 0:
+            self._sleep(nap)
+            self._learn(self._timer() - due)
+        left = due - self._timer()
+        if left > SPIN_S:
+            # Ended well before due (or asked for less than the lead): one more nap,
+            # late by the timer's rounding, rather than a long spin.
+            self._sleep(left)
+        self._sleep(0.0)
+        while self._timer() < due:
             self._sleep(0.0)
-            return
-        self._sleep(nap)
-        error = min(max(self._timer() - due, -MAX_ERROR_S), MAX_ERROR_S)
+
+    def _learn(self, error: float) -> None:
+        """Move the lead by a last nap's error: negative when it ended before due."""
+        error = max(min(error, MAX_LEAD_S), -MAX_LEAD_S)
         self._lead = min(max(self._lead + GAIN * error, 0.0), MAX_LEAD_S)

@@ -23,7 +23,7 @@ from typing import Any
 import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
-from sandbox._api import ARRIVED_KEY, DROP_KEY
+from sandbox._api import ARRIVED_AT_KEY, ARRIVED_KEY, DROP_KEY, UNSENT_KEY
 from sandbox._schedule import OutageStatus
 
 logger = logging.getLogger(__name__)
@@ -55,17 +55,25 @@ class _Handler(WSGIHandler):  # type: ignore[misc]  # gevent ships no type stubs
         # there (as API Gateway's Latency metric does), not from the app being called.
         line: str = super().read_requestline()
         self.arrived = time.perf_counter()
+        self.arrived_at = time.time()
         return line
 
     def get_environ(self) -> dict[str, Any]:
         environ: dict[str, Any] = super().get_environ()
         environ[ARRIVED_KEY] = self.arrived
+        environ[ARRIVED_AT_KEY] = self.arrived_at
         return environ
 
     def process_result(self) -> None:
         drop = self.environ.get(DROP_KEY)
         if drop is None:
-            super().process_result()
+            try:
+                super().process_result()
+            except OSError:
+                # The connection went (an outage, or the client gave up and reset
+                # it): the request log must not record an answer nobody received.
+                self.environ[UNSENT_KEY] = True
+                raise
             return
         # Nothing was written yet: closing now leaves the client without a response.
         self.close_connection = True

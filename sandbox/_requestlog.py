@@ -2,8 +2,9 @@
 
 Each line holds ``ts`` (arrival, epoch seconds), ``method``, ``endpoint`` (the
 endpoint key, or null for unknown paths), ``path``, ``status`` (0 when a ``reset`` or
-``timeout`` fault closed the connection without a response) and ``duration_ms`` (from
-the request line's arrival to the response being handed back to the server).
+``timeout`` fault closed the connection without a response, or the response could not
+be written: an outage, a client gone) and ``duration_ms`` (from the request line's
+arrival until the response was handed to the server to write).
 Headers, query strings and bodies are never written, so no token can reach the file.
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from sandbox_helpers import Api, poll, raw_get
 
 import sandbox
 from loadgate.errors import SandboxError
-from sandbox import SandboxControl, SandboxState
+from sandbox import RequestRecord, SandboxControl, SandboxState
 from sandbox._procs import free_port
 
 
@@ -217,6 +218,32 @@ def test_outage_refuses_connections_then_serves_again(
     assert time.monotonic() - started >= 1.5
     assert ctl.outage_status() == {"down": False, "until": None, "reopen_error": None}
     assert api.get("/health").status == 200
+
+
+def test_an_answer_held_through_an_outage_is_logged_as_never_sent(
+    ctl: SandboxControl, sandbox_state: SandboxState
+) -> None:
+    ctl.set_knobs({"latency_ms": {"health": 800}})
+    sent = time.time()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        held = pool.submit(raw_get, sandbox_state.api_url, "/health")
+        time.sleep(0.2)
+        ctl.outage(0.3)
+        outcome = held.result(timeout=10)
+
+    def logged() -> list[RequestRecord]:
+        return [
+            record
+            for record in sandbox.read_request_log(sandbox_state.request_log)
+            if record["path"] == "/health" and record["ts"] >= sent
+        ]
+
+    (record,) = poll(lambda: logged() or None)
+    assert outcome.status is None
+    assert isinstance(outcome.error, (ConnectionError, http.client.HTTPException))
+    assert record["status"] == 0
+    assert record["duration_ms"] >= 800
+    assert poll(lambda: raw_get(sandbox_state.api_url, "/health").status) == 200
 
 
 def test_outage_of_zero_seconds_ends_one_early(ctl: SandboxControl, api: Api) -> None:

@@ -9,9 +9,17 @@ import statistics
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import Api, raw_get
+from sandbox_helpers import Api, poll, raw_get
 
-from sandbox import SandboxControl, SandboxState, read_request_log
+from sandbox import RequestRecord, SandboxControl, SandboxState, read_request_log
+
+
+def _logged_since(
+    state: SandboxState, before: int, count: int
+) -> list[RequestRecord] | None:
+    """The log's lines after the first ``before``, once there are ``count`` of them."""
+    records = read_request_log(state.request_log)[before:]
+    return records if len(records) >= count else None
 
 
 def _last_record(state: SandboxState) -> dict[str, object]:
@@ -184,7 +192,7 @@ def test_latency_then_timeout_hold_add_up(
 
 
 @pytest.mark.serial
-@pytest.mark.parametrize("knob_ms", [20, 50, 400])
+@pytest.mark.parametrize("knob_ms", [1, 20, 50, 400])
 def test_a_fixed_latency_is_held_to_the_knob(
     ctl: SandboxControl, api: Api, sandbox_state: SandboxState, knob_ms: int
 ) -> None:
@@ -194,12 +202,14 @@ def test_a_fixed_latency_is_held_to_the_knob(
 
     elapsed = [api.get("/health").elapsed * 1000 for _ in range(count)]
 
-    held = [r["duration_ms"] for r in read_request_log(sandbox_state.request_log)]
-    held = held[before:]
+    # Each line is written once the answer has left, so the last may trail the reply.
+    records = poll(lambda: _logged_since(sandbox_state, before, count))
+    held = [record["duration_ms"] for record in records]
     assert len(held) == count
-    # A plain gevent.sleep ends late by up to 1.3 ms; the hold keeps the median on
-    # the knob and every request within about a millisecond of it.
-    assert statistics.median(held) == pytest.approx(knob_ms, abs=0.5)
-    assert all(knob_ms - 1.0 <= ms <= knob_ms + 2.0 for ms in held), held
-    # The client's time holds the server's, from the request line to the answer.
-    assert all(seen >= ms for seen, ms in zip(elapsed, held, strict=True))
+    # A plain gevent.sleep ends 0.9 ms late at the median here; the hold is never
+    # short of the knob and keeps the median within 0.8 ms above it.
+    assert all(knob_ms <= ms <= knob_ms + 5.0 for ms in held), held
+    assert statistics.median(held) <= knob_ms + 0.8
+    # The client's time holds the server's, from the request line to the answer
+    # written (the server reads its clock a moment after the client may have it).
+    assert all(seen >= ms - 0.5 for seen, ms in zip(elapsed, held, strict=True))
