@@ -14,6 +14,7 @@ socket itself, below the WSGI application:
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import struct
 import time
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 REOPEN_TIMEOUT_S = 10.0
 _REOPEN_POLL_S = 0.1
+# A query string inside a quoted request line, up to the space before the version.
+_QUERY = re.compile(r"\?[^\s'\"]*")
 # SO_LINGER on with a zero timeout: close() sends a TCP reset instead of a FIN.
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
@@ -63,6 +66,12 @@ class _Handler(WSGIHandler):  # type: ignore[misc]  # gevent ships no type stubs
         environ[ARRIVED_KEY] = self.arrived
         environ[ARRIVED_AT_KEY] = self.arrived_at
         return environ
+
+    def log_error(self, msg: str, *args: Any) -> None:
+        # gevent quotes a request line it refuses whole, and a query string may carry
+        # a token: the log keeps the path and drops the query.
+        text = msg % args if args else msg
+        super().log_error("%s", _QUERY.sub("?(query removed)", text))
 
     def process_result(self) -> None:
         drop = self.environ.get(DROP_KEY)

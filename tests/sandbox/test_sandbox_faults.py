@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.client
 import math
 import random
+import socket
 import statistics
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -213,3 +215,29 @@ def test_a_fixed_latency_is_held_to_the_knob(
     # The client's time holds the server's, from the request line to the answer
     # written (the server reads its clock a moment after the client may have it).
     assert all(seen >= ms - 0.5 for seen, ms in zip(elapsed, held, strict=True))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GET /api/v1/rooms?access_token={secret} HTTP/9.9",
+        "GET /health?token={secret}&x=1 HTTP/1.1 extra",
+    ],
+    ids=["bad-version", "bad-request-line"],
+)
+def test_a_refused_request_line_is_logged_without_its_query(
+    sandbox_state: SandboxState, sandbox_dir: Path, line: str
+) -> None:
+    secret = f"SECRET{random.randrange(10**9)}"
+    parts = urllib.parse.urlsplit(sandbox_state.api_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as conn:
+        conn.sendall(line.format(secret=secret).encode() + b"\r\nHost: x\r\n\r\n")
+        answer = conn.recv(1024)
+
+    def refusals() -> list[str] | None:
+        rows = (sandbox_dir / "api.log").read_text().splitlines()
+        return [row for row in rows if "(query removed)" in row] or None
+
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert poll(refusals)
+    assert secret not in (sandbox_dir / "api.log").read_text()
