@@ -54,7 +54,7 @@ ARRIVED_AT_KEY = "sandbox.arrived_at"
 #: WSGI environ key the server sets when it could not write the answer.
 UNSENT_KEY = "sandbox.unsent"
 DELAY_HEADER = "X-Sandbox-Delay-Ms"
-_DELAY_KEY = "sandbox.delay_s"
+_DELAY_KEY = "sandbox.delay_ms"
 _TIMEOUT_HOLD_KEY = "sandbox.timeout_hold_s"
 _RECORD_KEY = "sandbox.record"
 _CONTROL_PREFIX = "/_sandbox/"
@@ -127,8 +127,7 @@ def _install_hooks(app: Flask, verifier: TokenVerifier, knobs: Knobs) -> None:
             return None
         delay_ms, fault = knobs.draw(key)
         if delay_ms > 0:
-            g.delay_ms = delay_ms
-            request.environ[_DELAY_KEY] = delay_ms / 1000.0
+            request.environ[_DELAY_KEY] = delay_ms
         if fault is None:
             return None
         return _fault_response(key, fault)
@@ -137,8 +136,9 @@ def _install_hooks(app: Flask, verifier: TokenVerifier, knobs: Knobs) -> None:
     def record(response: Response) -> Response:
         if request.path.startswith(_CONTROL_PREFIX):
             return response
-        if "delay_ms" in g:
-            response.headers[DELAY_HEADER] = f"{g.delay_ms:.3f}"
+        delay_ms = request.environ.get(_DELAY_KEY)
+        if delay_ms is not None:
+            response.headers[DELAY_HEADER] = f"{delay_ms:.3f}"
         endpoint = request.endpoint if request.endpoint in ENDPOINT_KEYS else None
         dropped = request.environ.get(DROP_KEY) is not None
         request.environ[_RECORD_KEY] = _Fields(
@@ -212,9 +212,9 @@ class _HoldThenLog:
         if arrived is None:
             arrived = self._clock()
         body = self._app(environ, start_response)
-        delay_s = environ.get(_DELAY_KEY)
-        if delay_s is not None:
-            self._sleep(max(started + delay_s - self._timer(), 0.0))
+        delay_ms = environ.get(_DELAY_KEY)
+        if delay_ms is not None:
+            self._sleep(max(started + delay_ms / 1000.0 - self._timer(), 0.0))
         hold_s = environ.get(_TIMEOUT_HOLD_KEY)
         if hold_s is not None:
             self._sleep(hold_s)
